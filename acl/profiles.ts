@@ -1,0 +1,108 @@
+/**
+ * Every ACL user of the cluster and its rights: the one place the templates, the program and the tests read.
+ * Lists follow the seed, hardened where the Redis Sentinel documentation is stricter (see README, "ACL").
+ */
+
+/** Built-in user names; the application user may not take one of them. */
+export const builtinUsers = ["default", "admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel"] as const;
+
+/** The principals that have a password. `default` has none: it is disabled everywhere. */
+export const principals = ["admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel", "app"] as const;
+export type Principal = (typeof principals)[number];
+
+/** Which kind of instance a user lives on. */
+export type InstanceKind = "redis" | "sentinel";
+
+export interface AclProfile {
+    /** The principal whose password the user logs in with; undefined for the disabled `default` user. */
+    readonly principal?: Principal;
+    /** Rules after the name and password, in ACL syntax. */
+    readonly rules: readonly string[];
+    /** Why the user exists, in one line. */
+    readonly purpose: string;
+}
+
+/** `default` answers any connection that does not AUTH; it is switched off and stripped of every right. */
+const disabledDefault: AclProfile = {
+    rules: ["off", "resetpass", "resetkeys", "resetchannels", "-@all"],
+    purpose: "disabled: every connection must log in as a named user",
+};
+
+const admin: AclProfile = {
+    principal: "admin",
+    rules: ["~*", "&*", "+@all"],
+    purpose: "operators: full rights on every instance",
+};
+
+/** The commands a Sentinel sends to every Redis node (seed list; the pub/sub right narrowed to its hello channel). */
+export const sentinelToRedisCommands = [
+    "+multi",
+    "+slaveof",
+    "+ping",
+    "+exec",
+    "+subscribe",
+    "+config|rewrite",
+    "+role",
+    "+publish",
+    "+info",
+    "+client|setname",
+    "+client|kill",
+    "+script|kill",
+] as const;
+
+/** What a Sentinel-aware client may ask a Sentinel: discovery only, never SET, FAILOVER, CONFIG or ACL. */
+export const clientToSentinelCommands = [
+    "+auth",
+    "+client|getname",
+    "+client|id",
+    "+client|setname",
+    "+command",
+    "+hello",
+    "+ping",
+    "+role",
+    "+sentinel|get-master-addr-by-name",
+    "+sentinel|master",
+    "+sentinel|masters",
+    "+sentinel|myid",
+    "+sentinel|replicas",
+    "+sentinel|sentinels",
+] as const;
+
+/** Builds the Redis-side profiles, keyed by user name; the application user's name and rules come from stack config. */
+export function redisAclProfiles(appUser: { readonly name: string; readonly rules: string }): Record<string, AclProfile> {
+    return {
+        default: disabledDefault,
+        admin,
+        replication: {
+            principal: "replication",
+            rules: ["-@all", "+psync", "+replconf", "+ping"],
+            purpose: "replicas log in to their master with it (masteruser/masterauth)",
+        },
+        sentinelredis: {
+            principal: "sentinelredis",
+            rules: ["-@all", "&__sentinel__:hello", ...sentinelToRedisCommands],
+            purpose: "Sentinels monitor and reconfigure Redis with it (sentinel auth-user/auth-pass)",
+        },
+        [appUser.name]: {
+            principal: "app",
+            rules: appUser.rules.trim().split(/\s+/),
+            purpose: "client programs read and write data with it",
+        },
+    };
+}
+
+/** The Sentinel-side profiles, keyed by user name. */
+export const sentinelAclProfiles: Readonly<Record<string, AclProfile>> = {
+    default: disabledDefault,
+    admin,
+    sentinelsentinel: {
+        principal: "sentinelsentinel",
+        rules: ["&*", "+@all"],
+        purpose: "Sentinels talk to each other with it (sentinel sentinel-user/sentinel-pass)",
+    },
+    clientsentinel: {
+        principal: "clientsentinel",
+        rules: ["-@all", ...clientToSentinelCommands],
+        purpose: "clients ask the Sentinels where the master is",
+    },
+};

@@ -1,0 +1,74 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Principal } from "../acl";
+import { RenderedFile, renderRedisNode, renderSentinelNode } from "../render";
+import { NodeAddress, Settings } from "../settings/types";
+import { clusterPasswords } from "./credentials";
+import { buildImage } from "./image";
+import { RedisNetwork } from "./network";
+import { RedisNode } from "./redisNode";
+import { SentinelNode } from "./sentinelNode";
+
+export interface RedisSentinelClusterArgs {
+    /** Validated settings (see settings/load.ts). */
+    readonly settings: Settings;
+    /** Passwords the stack sets itself; the others are generated. */
+    readonly passwords?: Partial<Record<Principal, pulumi.Input<string>>>;
+}
+
+/** A Redis node as a client sees it: where it is and the role it starts with. */
+export interface RedisNodeOutput extends NodeAddress {
+    readonly role: "master" | "replica";
+}
+
+/** The image, the network, every Redis node and every Sentinel, wired together. */
+export class RedisSentinelCluster extends pulumi.ComponentResource {
+    public readonly masterName: string;
+    public readonly networkName: pulumi.Output<string>;
+    public readonly redisNodes: RedisNodeOutput[];
+    public readonly sentinelNodes: NodeAddress[];
+    /** Every principal's password, secret. */
+    public readonly passwords: pulumi.Output<Record<Principal, string>>;
+    public readonly appUser: string;
+
+    constructor(name: string, args: RedisSentinelClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("redis-sentinel:index:RedisSentinelCluster", name, {}, opts);
+        const { settings } = args;
+        const { topology } = settings;
+
+        const passwords = clusterPasswords(this, args.passwords ?? {});
+        this.passwords = pulumi.secret(pulumi.all(passwords) as pulumi.Output<Record<Principal, string>>);
+        const image = buildImage(this, settings.image);
+        const network = new RedisNetwork(
+            topology.networkName,
+            { networkName: topology.networkName, subnet: topology.subnet, gateway: topology.gateway },
+            { parent: this },
+        );
+        // Files are rendered inside an apply, where the passwords are plain text, and stay secret.
+        const nodeArgs = (render: (plain: Record<Principal, string>) => RenderedFile[]) => ({
+            image: image.repoDigest,
+            networkName: network.networkName,
+            files: pulumi.secret(this.passwords.apply(render)),
+        });
+
+        for (const node of topology.redisNodes) {
+            new RedisNode(node.name, { node, ...nodeArgs((plain) => renderRedisNode(settings, node, plain)) }, { parent: this });
+        }
+        for (const node of topology.sentinelNodes) {
+            new SentinelNode(node.name, { node, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) }, { parent: this });
+        }
+
+        this.masterName = topology.masterName;
+        this.networkName = network.networkName;
+        this.redisNodes = topology.redisNodes.map((node, index) => ({ ...node, role: index === 0 ? "master" : "replica" }));
+        this.sentinelNodes = [...topology.sentinelNodes];
+        this.appUser = settings.appUser.name;
+        this.registerOutputs({
+            masterName: this.masterName,
+            networkName: this.networkName,
+            redisNodes: this.redisNodes,
+            sentinelNodes: this.sentinelNodes,
+            passwords: this.passwords,
+            appUser: this.appUser,
+        });
+    }
+}

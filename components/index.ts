@@ -1,0 +1,7 @@
+export * from "./cluster";
+export * from "./credentials";
+export * from "./image";
+export * from "./network";
+export * from "./nodeContainer";
+export * from "./redisNode";
+export * from "./sentinelNode";

@@ -1,0 +1,65 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { RenderedFile } from "../render";
+import { containerPaths } from "../render/paths";
+import { NodeAddress } from "../settings/types";
+
+/** What RedisNode and SentinelNode have in common: one container on the network, with its own volume and files. */
+export interface NodeContainerArgs {
+    /** Container name and static address. */
+    readonly node: NodeAddress;
+    /** Image reference (the local image id, so that a rebuild replaces the container). */
+    readonly image: pulumi.Input<string>;
+    /** Network to join with the node's static address. */
+    readonly networkName: pulumi.Input<string>;
+    /** Files to upload; secret, since they carry passwords. */
+    readonly files: pulumi.Output<RenderedFile[]>;
+}
+
+/** How Docker probes a node: the image's health check, which PINGs with the credentials from node.env. */
+export const nodeHealthcheck = {
+    tests: ["CMD", "/usr/local/bin/redis-node-healthcheck"],
+    interval: "2s",
+    timeout: "2s",
+    retries: 5,
+    // Loading a large AOF can take a while; failures then do not count.
+    startPeriod: "60s",
+};
+
+/** Creates the node's volume and container as children of `parent`; `command` picks the server the entrypoint runs. */
+export function createNodeContainer(
+    parent: pulumi.Resource,
+    command: "redis" | "sentinel",
+    args: NodeContainerArgs,
+): { container: docker.Container; volume: docker.Volume } {
+    const { node } = args;
+    const volume = new docker.Volume(`${node.name}-data`, { name: `${node.name}-data` }, { parent });
+    const container = new docker.Container(
+        node.name,
+        {
+            name: node.name,
+            image: args.image,
+            command: [command],
+            networksAdvanced: [{ name: args.networkName, ipv4Address: node.ip }],
+            volumes: [{ volumeName: volume.name, containerPath: containerPaths.dataDir }],
+            uploads: args.files.apply((files) => files.map((file) => ({ file: file.path, content: file.content }))),
+            healthcheck: nodeHealthcheck,
+            restart: "unless-stopped",
+            // `pulumi up` returns only once the node answers its health check.
+            wait: true,
+            waitTimeout: 120,
+            // Redis fsyncs the AOF on SIGTERM; give it time before SIGKILL.
+            stopTimeout: 30,
+            logDriver: "json-file",
+            logOpts: { "max-size": "10m", "max-file": "3" },
+        },
+        {
+            parent,
+            // The name and address are fixed, so the old container must go before its replacement starts.
+            deleteBeforeReplace: true,
+            // Provider 5.x does not apply healthcheck edits in place and reports no diff; replace instead.
+            replaceOnChanges: ["healthcheck"],
+        },
+    );
+    return { container, volume };
+}

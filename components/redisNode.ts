@@ -1,0 +1,17 @@
+import * as pulumi from "@pulumi/pulumi";
+import { createNodeContainer, NodeContainerArgs } from "./nodeContainer";
+
+export type RedisNodeArgs = NodeContainerArgs;
+
+/** One Redis server: its container, its AOF volume and its uploaded redis.conf and ACL file. */
+export class RedisNode extends pulumi.ComponentResource {
+    /** The container's name, also the node's name. */
+    public readonly containerName: pulumi.Output<string>;
+
+    constructor(name: string, args: RedisNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("redis-sentinel:index:RedisNode", name, {}, opts);
+        const { container } = createNodeContainer(this, "redis", args);
+        this.containerName = container.name;
+        this.registerOutputs({ containerName: this.containerName });
+    }
+}

@@ -1,0 +1,23 @@
+import * as pulumi from "@pulumi/pulumi";
+import { RedisSentinelCluster } from "./components";
+import { loadPasswordOverrides, loadSettings, projectName } from "./settings";
+
+// Raw reads: a secret password is validated in plain text here and wrapped as a secret at once.
+const readConfig = (key: string) => pulumi.runtime.getConfig(`${projectName}:${key}`);
+
+// Both throw, naming the key and the value, before any resource is declared.
+const settings = loadSettings(readConfig);
+const passwordOverrides = loadPasswordOverrides(readConfig);
+
+const cluster = new RedisSentinelCluster("redis-sentinel", {
+    settings,
+    passwords: Object.fromEntries(Object.entries(passwordOverrides).map(([principal, value]) => [principal, pulumi.secret(value)])),
+});
+
+export const masterName = cluster.masterName;
+export const network = cluster.networkName;
+export const redisNodes = cluster.redisNodes;
+export const sentinelNodes = cluster.sentinelNodes;
+export const appUser = cluster.appUser;
+/** Secret: shown only with `pulumi stack output --show-secrets`. */
+export const passwords = cluster.passwords;

@@ -1,0 +1,4 @@
+export * from "./paths";
+export * from "./render";
+export * from "./passwords";
+export * from "./write";

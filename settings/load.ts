@@ -1,0 +1,58 @@
+import { builtinUsers, Principal, principals } from "../acl";
+import { ConfigReader, readRawSettings } from "./raw";
+import { ImageSettings, RedisSource, Settings } from "./types";
+import { parseNodeList, validateAppUser, validateImage, validatePassword, validateTopology } from "./validate";
+
+/** Stack config key of each principal's password. */
+export const passwordKey = (principal: Principal) => `${principal}Password`;
+
+/** Reads, types and validates every setting; throws an error naming the key and value before anything is created. */
+export function loadSettings(read: ConfigReader): Settings {
+    const raw = readRawSettings(read);
+    const text = (key: string) => raw[key] as string;
+    const number = (key: string) => raw[key] as number;
+    const list = (key: string) => raw[key] as string[];
+
+    const topology = {
+        networkName: text("networkName"),
+        subnet: text("subnet"),
+        gateway: text("gateway"),
+        masterName: text("masterName"),
+        redisNodes: parseNodeList("redisNodes", list("redisNodes")),
+        sentinelNodes: parseNodeList("sentinelNodes", list("sentinelNodes")),
+        quorum: number("quorum"),
+        downAfterMilliseconds: number("downAfterMilliseconds"),
+        failoverTimeout: number("failoverTimeout"),
+        parallelSyncs: number("parallelSyncs"),
+        minReplicasToWrite: number("minReplicasToWrite"),
+        minReplicasMaxLag: number("minReplicasMaxLag"),
+    };
+    validateTopology(topology);
+
+    const image: ImageSettings = {
+        imageName: text("imageName"),
+        baseImage: text("baseImage"),
+        redisSource: text("redisSource") as RedisSource,
+        redisStackVersion: text("redisStackVersion"),
+        modules: list("modules"),
+    };
+    validateImage(image);
+
+    const appUser = { name: text("appUser"), rules: text("appUserRules") };
+    validateAppUser(appUser, builtinUsers);
+    return { topology, image, appUser };
+}
+
+/** Passwords the stack sets itself; the rest are generated. Each is validated without ever printing it. */
+export function loadPasswordOverrides(read: ConfigReader): Partial<Record<Principal, string>> {
+    const overrides: Partial<Record<Principal, string>> = {};
+    for (const principal of principals) {
+        const key = passwordKey(principal);
+        const value = read(key);
+        if (value !== undefined && value !== "") {
+            validatePassword(key, value);
+            overrides[principal] = value;
+        }
+    }
+    return overrides;
+}

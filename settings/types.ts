@@ -1,0 +1,47 @@
+/** A container's name and its static address on the network. */
+export interface NodeAddress {
+    readonly name: string;
+    readonly ip: string;
+    readonly port: number;
+}
+
+/** The whole cluster's shape: every address and port in the program is derived from this one object. */
+export interface Topology {
+    readonly networkName: string;
+    readonly subnet: string;
+    readonly gateway: string;
+    readonly masterName: string;
+    /** The first node is the initial master; the others start as its replicas. */
+    readonly redisNodes: readonly NodeAddress[];
+    readonly sentinelNodes: readonly NodeAddress[];
+    readonly quorum: number;
+    readonly downAfterMilliseconds: number;
+    readonly failoverTimeout: number;
+    readonly parallelSyncs: number;
+    readonly minReplicasToWrite: number;
+    readonly minReplicasMaxLag: number;
+}
+
+export type RedisSource = "redis-stack" | "debian";
+
+/** How the one image that every container runs is built. */
+export interface ImageSettings {
+    readonly imageName: string;
+    readonly baseImage: string;
+    readonly redisSource: RedisSource;
+    readonly redisStackVersion: string;
+    /** Module paths inside the image, loaded by every Redis node. */
+    readonly modules: readonly string[];
+}
+
+/** The application user that client programs log in as. */
+export interface AppUser {
+    readonly name: string;
+    readonly rules: string;
+}
+
+export interface Settings {
+    readonly topology: Topology;
+    readonly image: ImageSettings;
+    readonly appUser: AppUser;
+}

@@ -1,0 +1,189 @@
+import * as ipaddr from "ipaddr.js";
+import { ImageSettings, NodeAddress, RedisSource, Topology, AppUser } from "./types";
+
+/** Module paths that each Redis source ships; a module outside its list cannot load. */
+export const modulesBySource: Readonly<Record<RedisSource, readonly string[]>> = {
+    "redis-stack": [
+        "/opt/redis-stack/lib/redisearch.so",
+        "/opt/redis-stack/lib/rejson.so",
+        "/opt/redis-stack/lib/redisbloom.so",
+        "/opt/redis-stack/lib/redistimeseries.so",
+    ],
+    debian: [],
+};
+
+export const minPasswordLength = 16;
+/** Characters that need no quoting in redis.conf, sentinel.conf, ACL rules or the entrypoint's env file. */
+export const passwordPattern = /^[A-Za-z0-9._~+=^@%,:!*/-]+$/;
+
+const namePattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const show = (value: unknown) => JSON.stringify(value);
+
+/** Parses "name=ip:port" entries of `redisNodes` or `sentinelNodes`. */
+export function parseNodeList(key: string, entries: readonly string[]): NodeAddress[] {
+    return entries.map((entry) => {
+        const match = /^([^=\s]+)=([^:\s]+):(\d+)$/.exec(entry);
+        if (!match) {
+            throw new Error(`\`${key}\` entry ${show(entry)} is not of the form "name=ip:port"`);
+        }
+        const [, name, ip, portText] = match;
+        if (!namePattern.test(name)) {
+            throw new Error(`\`${key}\` entry ${show(entry)}: ${show(name)} is not a valid container name`);
+        }
+        if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) {
+            throw new Error(`\`${key}\` entry ${show(entry)}: ${show(ip)} is not an IPv4 address`);
+        }
+        const port = Number(portText);
+        if (port < 1 || port > 65535) {
+            throw new Error(`\`${key}\` entry ${show(entry)}: port ${port} is out of range 1-65535`);
+        }
+        return { name, ip, port };
+    });
+}
+
+function checkInteger(key: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+    if (!Number.isInteger(value) || value < min || value > max) {
+        const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
+        throw new Error(`\`${key}\` must be an integer ${range}, got ${show(value)}`);
+    }
+}
+
+/** Checks the network, every address and every Sentinel setting; throws on the first problem. */
+export function validateTopology(topology: Topology): void {
+    const { subnet, gateway } = topology;
+    if (!namePattern.test(topology.networkName)) {
+        throw new Error(`\`networkName\` ${show(topology.networkName)} is not a valid Docker network name`);
+    }
+    if (!ipaddr.IPv4.isValidCIDR(subnet)) {
+        throw new Error(`\`subnet\` ${show(subnet)} is not an IPv4 CIDR such as "192.168.55.0/24"`);
+    }
+    const range = ipaddr.IPv4.parseCIDR(subnet);
+    const network = ipaddr.IPv4.networkAddressFromCIDR(subnet);
+    const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(subnet);
+    if (network.toString() !== range[0].toString()) {
+        throw new Error(`\`subnet\` ${show(subnet)} has host bits set; its network address is ${network}`);
+    }
+    if (range[1] > 30) {
+        throw new Error(`\`subnet\` ${show(subnet)} is too small: it needs room for a gateway and every node`);
+    }
+    const usable = (key: string, ip: string, what: string) => {
+        if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) {
+            throw new Error(`\`${key}\` ${what} ${show(ip)} is not an IPv4 address`);
+        }
+        const address = ipaddr.IPv4.parse(ip);
+        if (!address.match(range)) {
+            throw new Error(`\`${key}\` ${what} ${show(ip)} is outside the subnet ${subnet}`);
+        }
+        if (ip === network.toString() || ip === broadcast.toString()) {
+            throw new Error(`\`${key}\` ${what} ${show(ip)} is the network or broadcast address of ${subnet}`);
+        }
+    };
+    usable("gateway", gateway, "address");
+
+    if (topology.redisNodes.length < 1) {
+        throw new Error("`redisNodes` must list at least one node (the initial master)");
+    }
+    if (topology.sentinelNodes.length < 1) {
+        throw new Error("`sentinelNodes` must list at least one Sentinel, got none");
+    }
+    const names = new Map<string, string>();
+    const ips = new Map<string, string>();
+    const nodes = [
+        ...topology.redisNodes.map((node) => ({ key: "redisNodes", node })),
+        ...topology.sentinelNodes.map((node) => ({ key: "sentinelNodes", node })),
+    ];
+    for (const { key, node } of nodes) {
+        usable(key, node.ip, `entry ${node.name}: address`);
+        if (node.ip === gateway) {
+            throw new Error(`\`${key}\` entry ${node.name}: address ${show(node.ip)} is the gateway`);
+        }
+        checkInteger(`${key}\` entry \`${node.name}: port`, node.port, 1, 65535);
+        if (names.has(node.name)) {
+            throw new Error(`\`${key}\` name ${show(node.name)} is used twice; container names must be unique`);
+        }
+        const owner = ips.get(node.ip);
+        if (owner) {
+            throw new Error(
+                `\`${key}\` entry ${node.name}: address ${node.ip}:${node.port} is already used by ${owner}; each container needs its own IP`,
+            );
+        }
+        names.set(node.name, key);
+        ips.set(node.ip, node.name);
+    }
+
+    if (!/^[A-Za-z0-9._-]+$/.test(topology.masterName)) {
+        throw new Error(`\`masterName\` ${show(topology.masterName)} may only contain letters, digits, ".", "_" and "-"`);
+    }
+    checkInteger("quorum", topology.quorum, 1, topology.sentinelNodes.length);
+    checkInteger("downAfterMilliseconds", topology.downAfterMilliseconds, 500);
+    checkInteger("failoverTimeout", topology.failoverTimeout, 1000);
+    checkInteger("parallelSyncs", topology.parallelSyncs, 1);
+    checkInteger("minReplicasToWrite", topology.minReplicasToWrite, 0, topology.redisNodes.length - 1);
+    checkInteger("minReplicasMaxLag", topology.minReplicasMaxLag, 1);
+}
+
+/** Checks the image build settings and that every module is shipped by the chosen Redis source. */
+export function validateImage(image: ImageSettings): void {
+    if (!/^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/.test(image.imageName)) {
+        throw new Error(`\`imageName\` ${show(image.imageName)} is not a valid image reference such as "redis-ubuntu:7.2.0"`);
+    }
+    if (image.baseImage.trim() === "" || /\s/.test(image.baseImage)) {
+        throw new Error(`\`baseImage\` ${show(image.baseImage)} is not an image reference`);
+    }
+    const known = modulesBySource[image.redisSource];
+    if (!known) {
+        throw new Error(`\`redisSource\` must be one of ${Object.keys(modulesBySource).join(", ")}, got ${show(image.redisSource)}`);
+    }
+    if (!/^[A-Za-z0-9.~+-]+$/.test(image.redisStackVersion)) {
+        throw new Error(`\`redisStackVersion\` ${show(image.redisStackVersion)} is not a package version`);
+    }
+    const seen = new Set<string>();
+    for (const module of image.modules) {
+        if (!known.includes(module)) {
+            const offer = known.length ? `one of ${known.join(", ")}` : "none (this source ships no modules)";
+            throw new Error(`\`modules\` entry ${show(module)} is not a module that ${image.redisSource} ships; known: ${offer}`);
+        }
+        if (seen.has(module)) {
+            throw new Error(`\`modules\` entry ${show(module)} is listed twice`);
+        }
+        seen.add(module);
+    }
+}
+
+/** ACL rules that grant keys, channels or commands; anything else (passwords, on/off, reset) is not the app rule's business. */
+const appRuleToken = /^([~%&+-].+|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels)$/;
+
+/** Checks the application user's name and rules. */
+export function validateAppUser(user: AppUser, reservedNames: readonly string[]): void {
+    if (!/^[A-Za-z0-9._-]+$/.test(user.name)) {
+        throw new Error(`\`appUser\` ${show(user.name)} may only contain letters, digits, ".", "_" and "-"`);
+    }
+    if (reservedNames.includes(user.name)) {
+        throw new Error(`\`appUser\` ${show(user.name)} is already a built-in user (${reservedNames.join(", ")})`);
+    }
+    const tokens = user.rules.trim().split(/\s+/).filter(Boolean);
+    if (tokens.length === 0) {
+        throw new Error("`appUserRules` is empty; give at least one key pattern and one command rule");
+    }
+    const bad = tokens.find((token) => !appRuleToken.test(token));
+    if (bad !== undefined) {
+        throw new Error(
+            `\`appUserRules\` token ${show(bad)} is not a key, channel or command rule (passwords and on/off are managed by the program)`,
+        );
+    }
+}
+
+/** Checks a password given in stack config; the message never contains the password. */
+export function validatePassword(key: string, password: string): void {
+    if (password.length < minPasswordLength) {
+        throw new Error(`\`${key}\` is too short: ${password.length} characters, at least ${minPasswordLength} needed (value hidden)`);
+    }
+    if (/\s/.test(password)) {
+        throw new Error(`\`${key}\` contains whitespace, which would split the ACL rule and config line (value hidden)`);
+    }
+    if (!passwordPattern.test(password)) {
+        throw new Error(
+            `\`${key}\` contains a character that ACL or config syntax would interpret (quotes, backslash, <, >, #, $, ...); allowed: letters, digits and ._~+=^@%,:!*/- (value hidden)`,
+        );
+    }
+}
