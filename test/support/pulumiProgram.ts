@@ -1,0 +1,128 @@
+import * as pulumi from "@pulumi/pulumi";
+import { generatePassword } from "../../render";
+import { projectName } from "../../settings";
+
+/** A resource the program declared, as the engine would receive it. */
+export interface DeclaredResource {
+    readonly type: string;
+    readonly name: string;
+    /** Inputs in plain form, secrets unwrapped. */
+    readonly inputs: Record<string, any>;
+    /** Top-level input names that the engine receives as secrets (and so keeps encrypted in state). */
+    readonly secretInputs: Set<string>;
+    readonly id: string;
+}
+
+export interface ProgramRun {
+    readonly resources: DeclaredResource[];
+    /** The stack outputs, resolved (secrets included, in plain text: tests only). */
+    readonly outputs: Record<string, unknown>;
+    /** Which stack outputs are secret. */
+    readonly secretOutputs: Set<string>;
+    /** The module's raw exports, to check secretness of Outputs. */
+    readonly exports: Record<string, unknown>;
+    byType(type: string): DeclaredResource[];
+    one(type: string, name: string): DeclaredResource;
+}
+
+/** The id a local image gets in the mock engine; the Docker provider reports the built image's id as repoDigest. */
+export const mockImageId = (imageName: string) => `sha256:mock-${imageName}`;
+
+/** The marker with which the engine's wire format wraps a secret value. */
+const secretSignature = "4dabf18193072939515e22adb298388d";
+
+function isWrappedSecret(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && secretSignature in value;
+}
+
+function unwrapSecrets(value: unknown): unknown {
+    if (isWrappedSecret(value)) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, unwrapSecrets(inner)]));
+    }
+    return value;
+}
+
+/** Resolves an Output's value, secret or not. */
+export const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
+
+/** Waits until the mock engine has received every registration the program has made so far. */
+async function settled(): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+    await settings.waitForRPCs();
+}
+
+/**
+ * Runs the program (index.ts) against Pulumi's mock engine with the given stack config (unqualified keys, values as
+ * `pulumi config set` stores them) and returns every resource it declared with its inputs and the stack outputs.
+ * `load` must load index.ts afresh (under jest: `jest.isolateModules`).
+ */
+export async function runProgram(
+    config: Readonly<Record<string, string>>,
+    load: () => Record<string, unknown>,
+    secretKeys: readonly string[] = [],
+): Promise<ProgramRun> {
+    const resources: DeclaredResource[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
+                const secretInputs = new Set(Object.keys(args.inputs).filter((key) => isWrappedSecret(args.inputs[key])));
+                const state = { ...inputs };
+                if (args.type === "docker:index/image:Image") {
+                    state.repoDigest = mockImageId(inputs.imageName);
+                }
+                if (args.type === "random:index/randomPassword:RandomPassword") {
+                    // What the provider would generate, with the same alphabet and length.
+                    state.result = generatePassword();
+                }
+                const id = `${args.name}-id`;
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, id });
+                return { id, state };
+            },
+            call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+        },
+        projectName,
+        "test",
+        false,
+    );
+    const qualified = (key: string) => `${projectName}:${key}`;
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(Object.entries(config).map(([key, value]) => [qualified(key), value])),
+        secretKeys.map(qualified),
+    );
+    const programExports = load();
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs = new Set<string>();
+    for (const [key, value] of Object.entries(programExports)) {
+        if (pulumi.Output.isInstance(value)) {
+            outputs[key] = await valueOf(value);
+            if (await pulumi.isSecret(value)) {
+                secretOutputs.add(key);
+            }
+        } else {
+            outputs[key] = value;
+        }
+    }
+    await settled();
+    return {
+        resources,
+        outputs,
+        secretOutputs,
+        exports: programExports,
+        byType: (type) => resources.filter((resource) => resource.type === type),
+        one(type, name) {
+            const found = resources.find((resource) => resource.type === type && resource.name === name);
+            if (!found) {
+                throw new Error(`no ${type} named ${name}; declared: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+            }
+            return found;
+        },
+    };
+}
