@@ -11,7 +11,9 @@ const passwordOverrides = loadPasswordOverrides(readConfig);
 
 const cluster = new RedisSentinelCluster("redis-sentinel", {
     settings,
-    passwords: Object.fromEntries(Object.entries(passwordOverrides).map(([principal, value]) => [principal, pulumi.secret(value)])),
+    passwords: Object.fromEntries(
+        Object.entries(passwordOverrides).map(([principal, value]) => [principal, pulumi.secret(value)]),
+    ),
 });
 
 export const masterName = cluster.masterName;

@@ -54,7 +54,11 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             new RedisNode(node.name, { node, ...nodeArgs((plain) => renderRedisNode(settings, node, plain)) }, { parent: this });
         }
         for (const node of topology.sentinelNodes) {
-            new SentinelNode(node.name, { node, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) }, { parent: this });
+            new SentinelNode(
+                node.name,
+                { node, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) },
+                { parent: this },
+            );
         }
 
         this.masterName = topology.masterName;

@@ -80,7 +80,10 @@ export function renderRedisNode(settings: Settings, node: NodeAddress, passwords
     });
     return [
         { path: containerPaths.redisConf, content: redisConf },
-        { path: containerPaths.aclFile, content: templates.usersAcl({ users: aclLines(redisAclProfiles(settings.appUser), passwords) }) },
+        {
+            path: containerPaths.aclFile,
+            content: templates.usersAcl({ users: aclLines(redisAclProfiles(settings.appUser), passwords) }),
+        },
         { path: containerPaths.nodeEnv, content: nodeEnv(settings, "redis", node, passwords, "replication") },
     ];
 }

@@ -38,12 +38,17 @@ function main(): void {
     const settings = loadSettings(overridingReader(explicit, stackFile ? stackFileReader(stackFile) : undefined));
 
     const fromEnvironment = Object.fromEntries(
-        principals.map((principal) => [passwordKey(principal), process.env[`REDIS_SENTINEL_${principal.toUpperCase()}_PASSWORD`]]),
+        principals.map((principal) => [
+            passwordKey(principal),
+            process.env[`REDIS_SENTINEL_${principal.toUpperCase()}_PASSWORD`],
+        ]),
     );
     const passwords = completePasswords(loadPasswordOverrides((key) => fromEnvironment[key]));
 
     const written = writeRenderedCluster(values.out, renderCluster(settings, passwords), passwords);
-    console.log(`wrote ${written.length} files for ${Object.keys(renderCluster(settings, passwords)).length} containers to ${values.out}`);
+    console.log(
+        `wrote ${written.length} files for ${Object.keys(renderCluster(settings, passwords)).length} containers to ${values.out}`,
+    );
 }
 
 try {

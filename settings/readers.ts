@@ -17,6 +17,9 @@ export function stackFileReader(file: string): ConfigReader {
 }
 
 /** Values given explicitly (as Pulumi stores them: strings, JSON for lists) take precedence over `fallback`. */
-export function overridingReader(values: Readonly<Record<string, string>>, fallback: ConfigReader = () => undefined): ConfigReader {
+export function overridingReader(
+    values: Readonly<Record<string, string>>,
+    fallback: ConfigReader = () => undefined,
+): ConfigReader {
     return (key) => values[key] ?? fallback(key);
 }

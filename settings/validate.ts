@@ -132,7 +132,9 @@ export function validateImage(image: ImageSettings): void {
     }
     const known = modulesBySource[image.redisSource];
     if (!known) {
-        throw new Error(`\`redisSource\` must be one of ${Object.keys(modulesBySource).join(", ")}, got ${show(image.redisSource)}`);
+        throw new Error(
+            `\`redisSource\` must be one of ${Object.keys(modulesBySource).join(", ")}, got ${show(image.redisSource)}`,
+        );
     }
     if (!/^[A-Za-z0-9.~+-]+$/.test(image.redisStackVersion)) {
         throw new Error(`\`redisStackVersion\` ${show(image.redisStackVersion)} is not a package version`);
@@ -176,7 +178,9 @@ export function validateAppUser(user: AppUser, reservedNames: readonly string[])
 /** Checks a password given in stack config; the message never contains the password. */
 export function validatePassword(key: string, password: string): void {
     if (password.length < minPasswordLength) {
-        throw new Error(`\`${key}\` is too short: ${password.length} characters, at least ${minPasswordLength} needed (value hidden)`);
+        throw new Error(
+            `\`${key}\` is too short: ${password.length} characters, at least ${minPasswordLength} needed (value hidden)`,
+        );
     }
     if (/\s/.test(password)) {
         throw new Error(`\`${key}\` contains whitespace, which would split the ACL rule and config line (value hidden)`);

@@ -97,7 +97,14 @@ export async function runProgram(
         Object.fromEntries(Object.entries(config).map(([key, value]) => [qualified(key), value])),
         secretKeys.map(qualified),
     );
-    const programExports = load();
+    let programExports: Record<string, unknown>;
+    try {
+        programExports = load();
+    } catch (error) {
+        // Tests assert that bad config stops the program before anything is declared.
+        await settled();
+        throw Object.assign(error as Error, { declaredResources: resources.length });
+    }
     const outputs: Record<string, unknown> = {};
     const secretOutputs = new Set<string>();
     for (const [key, value] of Object.entries(programExports)) {

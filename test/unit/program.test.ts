@@ -1,0 +1,209 @@
+import * as pulumi from "@pulumi/pulumi";
+import { nodeHealthcheck } from "../../components";
+import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
+
+/** Loads index.ts afresh under jest, so that each run sees its own config. */
+const loadIndex = () => {
+    let exports: Record<string, unknown> = {};
+    jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run is the point
+        exports = require("../../index");
+    });
+    return exports;
+};
+
+const container = "docker:index/container:Container";
+const redisNames = ["redis1", "redis2", "redis3"];
+const sentinelNames = ["sentinel1", "sentinel2", "sentinel3"];
+
+describe("the program with default settings", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram({}, loadIndex);
+    });
+
+    it("declares the components, with every child parented to them", () => {
+        const components = run.resources.filter((r) => r.type.startsWith("redis-sentinel:index:"));
+        expect(components.map((r) => `${r.type.split(":")[2]}/${r.name}`).sort()).toEqual(
+            [
+                "RedisSentinelCluster/redis-sentinel",
+                "RedisNetwork/redisnet",
+                ...redisNames.map((n) => `RedisNode/${n}`),
+                ...sentinelNames.map((n) => `SentinelNode/${n}`),
+            ].sort(),
+        );
+        expect(
+            run
+                .byType(container)
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual([...redisNames, ...sentinelNames].sort());
+        expect(
+            run
+                .byType("docker:index/volume:Volume")
+                .map((r) => r.inputs.name)
+                .sort(),
+        ).toEqual([...redisNames, ...sentinelNames].map((n) => `${n}-data`).sort());
+        expect(
+            run
+                .byType("random:index/randomPassword:RandomPassword")
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(
+            ["admin", "app", "clientsentinel", "replication", "sentinelredis", "sentinelsentinel"].map((p) => `${p}-password`),
+        );
+    });
+
+    it("makes the attachable redisnet bridge with the seed's IPAM subnet", () => {
+        expect(run.one("docker:index/network:Network", "redisnet").inputs).toEqual({
+            name: "redisnet",
+            driver: "bridge",
+            attachable: true,
+            ipamConfigs: [{ subnet: "192.168.55.0/24", gateway: "192.168.55.1" }],
+        });
+    });
+
+    it("builds one local image with the Dockerfile's build args, never pushed", () => {
+        expect(run.one("docker:index/image:Image", "redis-image").inputs).toEqual({
+            imageName: "redis-ubuntu:7.2.0",
+            skipPush: true,
+            // `pulumi preview` in CI needs no Docker engine.
+            buildOnPreview: false,
+            build: {
+                context: "./image",
+                dockerfile: "./image/Dockerfile",
+                args: { BASE_IMAGE: "ubuntu:22.04", REDIS_SOURCE: "redis-stack", REDIS_STACK_VERSION: "7.2.0-v0" },
+            },
+        });
+    });
+
+    it.each([
+        ["redis1", "192.168.55.10", "redis"],
+        ["redis2", "192.168.55.11", "redis"],
+        ["redis3", "192.168.55.12", "redis"],
+        ["sentinel1", "192.168.55.20", "sentinel"],
+        ["sentinel2", "192.168.55.21", "sentinel"],
+        ["sentinel3", "192.168.55.22", "sentinel"],
+    ])("runs %s at its static address %s as a %s", (name, ip, command) => {
+        const { inputs } = run.one(container, name);
+        expect(inputs).toMatchObject({
+            name,
+            image: mockImageId("redis-ubuntu:7.2.0"),
+            command: [command],
+            networksAdvanced: [{ name: "redisnet", ipv4Address: ip }],
+            volumes: [{ volumeName: `${name}-data`, containerPath: "/data" }],
+            healthcheck: nodeHealthcheck,
+            restart: "unless-stopped",
+            wait: true,
+        });
+    });
+
+    it("uploads each container's own files, and only as secrets", () => {
+        const uploaded = (name: string) => run.one(container, name).inputs.uploads.map((u: { file: string }) => u.file);
+        for (const name of redisNames) {
+            expect(uploaded(name)).toEqual(["/etc/redis/redis.conf", "/etc/redis/users.acl", "/etc/redis/node.env"]);
+        }
+        for (const name of sentinelNames) {
+            expect(uploaded(name)).toEqual(["/etc/redis/sentinel.conf", "/etc/redis/node.env"]);
+        }
+        for (const resource of run.byType(container)) {
+            expect([...resource.secretInputs]).toEqual(["uploads"]);
+        }
+        // Every config file names its own container; only the Redis ACL files are alike, by design.
+        const contents = run
+            .byType(container)
+            .flatMap((r) => r.inputs.uploads.filter((u: { file: string }) => !u.file.endsWith(".acl")))
+            .map((u: { content: string }) => u.content);
+        expect(contents).toHaveLength(12);
+        expect(new Set(contents).size).toBe(12);
+    });
+
+    it("puts the passwords of the stack outputs into the uploaded files", () => {
+        const passwords = run.outputs.passwords as Record<string, string>;
+        const redisConf = run.one(container, "redis2").inputs.uploads[0].content as string;
+        expect(redisConf).toContain(`masterauth ${passwords.replication}\n`);
+        const sentinelConf = run.one(container, "sentinel1").inputs.uploads[0].content as string;
+        expect(sentinelConf).toContain(`sentinel auth-pass mymaster ${passwords.sentinelredis}\n`);
+        expect(sentinelConf).toContain(`sentinel sentinel-pass ${passwords.sentinelsentinel}\n`);
+    });
+
+    it("exports what a client needs, with the credentials secret and nothing else secret", async () => {
+        expect(run.outputs.masterName).toBe("mymaster");
+        expect(run.outputs.network).toBe("redisnet");
+        expect(run.outputs.appUser).toBe("app");
+        expect(run.outputs.redisNodes).toEqual([
+            { name: "redis1", ip: "192.168.55.10", port: 6379, role: "master" },
+            { name: "redis2", ip: "192.168.55.11", port: 6380, role: "replica" },
+            { name: "redis3", ip: "192.168.55.12", port: 6381, role: "replica" },
+        ]);
+        expect(run.outputs.sentinelNodes).toEqual(
+            sentinelNames.map((name, i) => ({ name, ip: `192.168.55.2${i}`, port: 26379 })),
+        );
+        expect([...run.secretOutputs]).toEqual(["passwords"]);
+        const passwords = run.outputs.passwords as Record<string, string>;
+        expect(Object.keys(passwords).sort()).toEqual([
+            "admin",
+            "app",
+            "clientsentinel",
+            "replication",
+            "sentinelredis",
+            "sentinelsentinel",
+        ]);
+        for (const password of Object.values(passwords)) {
+            expect(password).toMatch(/^[A-Za-z0-9_-]{40}$/);
+        }
+        expect(await pulumi.isSecret(run.exports.passwords as pulumi.Output<unknown>)).toBe(true);
+    });
+});
+
+describe("the program with stack settings", () => {
+    it("takes a password set as a secret and keeps it secret", async () => {
+        const given = "Stack-set-admin-password-42";
+        const run = await runProgram({ adminPassword: given }, loadIndex, ["adminPassword"]);
+        expect((run.outputs.passwords as Record<string, string>).admin).toBe(given);
+        expect(run.byType("random:index/randomPassword:RandomPassword").map((r) => r.name)).not.toContain("admin-password");
+        expect([...run.secretOutputs]).toEqual(["passwords"]);
+    });
+
+    it("sizes the cluster from config: 5 nodes and 5 Sentinels with quorum 3", async () => {
+        const run = await runProgram(
+            {
+                redisNodes: JSON.stringify([10, 11, 12, 13, 14].map((host, i) => `r${i + 1}=10.7.0.${host}:6379`)),
+                sentinelNodes: JSON.stringify([20, 21, 22, 23, 24].map((host, i) => `s${i + 1}=10.7.0.${host}:26379`)),
+                subnet: "10.7.0.0/24",
+                gateway: "10.7.0.1",
+                quorum: "3",
+                modules: "[]",
+            },
+            loadIndex,
+        );
+        expect(run.byType(container)).toHaveLength(10);
+        expect(run.one("docker:index/network:Network", "redisnet").inputs.ipamConfigs).toEqual([
+            { subnet: "10.7.0.0/24", gateway: "10.7.0.1" },
+        ]);
+        const sentinelConf = run.one(container, "s5").inputs.uploads[0].content as string;
+        expect(sentinelConf).toContain("sentinel monitor mymaster 10.7.0.10 6379 3\n");
+        expect(run.one(container, "r1").inputs.uploads[0].content).not.toContain("loadmodule");
+    });
+
+    it("builds the Debian variant from config", async () => {
+        const run = await runProgram({ baseImage: "debian:bookworm", redisSource: "debian", modules: "[]" }, loadIndex);
+        expect(run.one("docker:index/image:Image", "redis-image").inputs.build.args).toEqual({
+            BASE_IMAGE: "debian:bookworm",
+            REDIS_SOURCE: "debian",
+            REDIS_STACK_VERSION: "7.2.0-v0",
+        });
+    });
+
+    it.each([
+        [{ subnet: "192.168.55.0/40" }, "`subnet`"],
+        [{ quorum: "4" }, "`quorum` must be an integer between 1 and 3, got 4"],
+        [{ sentinelNodes: "[]" }, "`sentinelNodes` must list at least one Sentinel"],
+        [{ clientsentinelPassword: "has space in it here" }, "`clientsentinelPassword` contains whitespace"],
+    ])("refuses %p before declaring any resource", async (config, message) => {
+        await expect(runProgram(config, loadIndex)).rejects.toMatchObject({
+            message: expect.stringContaining(message),
+            declaredResources: 0,
+        });
+    });
+});

@@ -1,0 +1,237 @@
+import { builtinUsers } from "../../acl";
+import {
+    ImageSettings,
+    loadPasswordOverrides,
+    loadSettings,
+    overridingReader,
+    parseNodeList,
+    Topology,
+    validateAppUser,
+    validateImage,
+    validatePassword,
+    validateTopology,
+} from "../../settings";
+
+const defaults = loadSettings(() => undefined);
+const topology = (change: Partial<Topology>): Topology => ({ ...defaults.topology, ...change });
+const image = (change: Partial<ImageSettings>): ImageSettings => ({ ...defaults.image, ...change });
+const nodes = (key: string, ...entries: string[]) => parseNodeList(key, entries);
+
+describe("the defaults", () => {
+    it("are valid and follow the seed", () => {
+        expect(() => validateTopology(defaults.topology)).not.toThrow();
+        expect(defaults.topology.redisNodes.map((n) => `${n.name}=${n.ip}:${n.port}`)).toEqual([
+            "redis1=192.168.55.10:6379",
+            "redis2=192.168.55.11:6380",
+            "redis3=192.168.55.12:6381",
+        ]);
+        expect(defaults.topology.sentinelNodes.map((n) => `${n.name}=${n.ip}:${n.port}`)).toEqual([
+            "sentinel1=192.168.55.20:26379",
+            "sentinel2=192.168.55.21:26379",
+            "sentinel3=192.168.55.22:26379",
+        ]);
+        expect(defaults.topology).toMatchObject({
+            subnet: "192.168.55.0/24",
+            gateway: "192.168.55.1",
+            masterName: "mymaster",
+            quorum: 2,
+        });
+    });
+});
+
+describe("parseNodeList", () => {
+    it.each([
+        ["redis1-192.168.55.10:6379", 'not of the form "name=ip:port"'],
+        ["redis1=192.168.55.10", 'not of the form "name=ip:port"'],
+        ["redis1=192.168.55.300:6379", '"192.168.55.300" is not an IPv4 address'],
+        ["redis1=192.168.55.10:0", "port 0 is out of range 1-65535"],
+        ["redis1=192.168.55.10:70000", "port 70000 is out of range 1-65535"],
+        ["-redis=192.168.55.10:6379", '"-redis" is not a valid container name'],
+    ])("rejects %s", (entry, message) => {
+        expect(() => parseNodeList("redisNodes", [entry])).toThrow(message);
+        expect(() => parseNodeList("redisNodes", [entry])).toThrow("`redisNodes`");
+    });
+});
+
+describe("validateTopology", () => {
+    it.each<[string, Partial<Topology>, string]>([
+        ["a malformed CIDR", { subnet: "192.168.55.0/33" }, '`subnet` "192.168.55.0/33" is not an IPv4 CIDR'],
+        ["a CIDR that is not one", { subnet: "redisnet" }, '`subnet` "redisnet" is not an IPv4 CIDR'],
+        ["host bits in the subnet", { subnet: "192.168.55.7/24" }, "has host bits set"],
+        ["a subnet with no room", { subnet: "192.168.55.0/31" }, "is too small"],
+        [
+            "a gateway outside the subnet",
+            { gateway: "10.0.0.1" },
+            '`gateway` address "10.0.0.1" is outside the subnet 192.168.55.0/24',
+        ],
+        ["a node outside the subnet", { redisNodes: nodes("redisNodes", "redis1=192.168.56.10:6379") }, "is outside the subnet"],
+        [
+            "a node on the gateway",
+            { redisNodes: nodes("redisNodes", "redis1=192.168.55.1:6379") },
+            '"192.168.55.1" is the gateway',
+        ],
+        ["a node on the broadcast address", { redisNodes: nodes("redisNodes", "redis1=192.168.55.255:6379") }, "broadcast"],
+        [
+            "duplicate names",
+            { redisNodes: nodes("redisNodes", "redis1=192.168.55.10:6379", "redis1=192.168.55.11:6379") },
+            '`redisNodes` name "redis1" is used twice',
+        ],
+        [
+            "a name shared by a node and a Sentinel",
+            { sentinelNodes: nodes("sentinelNodes", "redis2=192.168.55.20:26379") },
+            '`sentinelNodes` name "redis2" is used twice',
+        ],
+        [
+            "duplicate IP:port pairs",
+            { sentinelNodes: nodes("sentinelNodes", "s1=192.168.55.20:26379", "s2=192.168.55.20:26379") },
+            "address 192.168.55.20:26379 is already used by s1",
+        ],
+        [
+            "one address for two containers",
+            { sentinelNodes: nodes("sentinelNodes", "s1=192.168.55.10:26379") },
+            "address 192.168.55.10:26379 is already used by redis1",
+        ],
+        ["no Redis node", { redisNodes: [] }, "`redisNodes` must list at least one node"],
+        ["zero Sentinels", { sentinelNodes: [] }, "`sentinelNodes` must list at least one Sentinel"],
+        ["quorum 0", { quorum: 0 }, "`quorum` must be an integer between 1 and 3, got 0"],
+        ["quorum above the Sentinels", { quorum: 4 }, "`quorum` must be an integer between 1 and 3, got 4"],
+        ["a fractional quorum", { quorum: 1.5 }, "`quorum` must be an integer between 1 and 3, got 1.5"],
+        ["a tiny down-after", { downAfterMilliseconds: 10 }, "`downAfterMilliseconds` must be an integer at least 500, got 10"],
+        ["a tiny failover-timeout", { failoverTimeout: 0 }, "`failoverTimeout` must be an integer at least 1000, got 0"],
+        ["zero parallel syncs", { parallelSyncs: 0 }, "`parallelSyncs` must be an integer at least 1, got 0"],
+        [
+            "more replicas to write than exist",
+            { minReplicasToWrite: 3 },
+            "`minReplicasToWrite` must be an integer between 0 and 2, got 3",
+        ],
+        ["a zero replica lag", { minReplicasMaxLag: 0 }, "`minReplicasMaxLag` must be an integer at least 1, got 0"],
+        ["a master name with a space", { masterName: "my master" }, '`masterName` "my master" may only contain'],
+        ["a bad network name", { networkName: "redis net" }, '`networkName` "redis net" is not a valid Docker network name'],
+    ])("rejects %s", (_, change, message) => {
+        expect(() => validateTopology(topology(change))).toThrow(message);
+    });
+
+    it("accepts a single Sentinel with quorum 1 and one node without the replica guard", () => {
+        const single = topology({
+            redisNodes: nodes("redisNodes", "solo=192.168.55.10:6379"),
+            sentinelNodes: nodes("sentinelNodes", "watch=192.168.55.20:26379"),
+            quorum: 1,
+            minReplicasToWrite: 0,
+        });
+        expect(() => validateTopology(single)).not.toThrow();
+    });
+});
+
+describe("validateImage", () => {
+    it.each<[string, Partial<ImageSettings>, string]>([
+        [
+            "an unknown module path",
+            { modules: ["/opt/redis-stack/lib/nosuch.so"] },
+            '`modules` entry "/opt/redis-stack/lib/nosuch.so" is not a module',
+        ],
+        ["a module on the Debian source", { redisSource: "debian" }, "none (this source ships no modules)"],
+        [
+            "a module listed twice",
+            { modules: ["/opt/redis-stack/lib/rejson.so", "/opt/redis-stack/lib/rejson.so"] },
+            "is listed twice",
+        ],
+        ["an unknown source", { redisSource: "brew" as never }, '`redisSource` must be one of redis-stack, debian, got "brew"'],
+        [
+            "an image name with capitals",
+            { imageName: "Redis:latest" },
+            '`imageName` "Redis:latest" is not a valid image reference',
+        ],
+        ["an empty base image", { baseImage: "" }, '`baseImage` "" is not an image reference'],
+        [
+            "a package version with a space",
+            { redisStackVersion: "7.2 .0" },
+            '`redisStackVersion` "7.2 .0" is not a package version',
+        ],
+    ])("rejects %s", (_, change, message) => {
+        expect(() => validateImage(image(change))).toThrow(message);
+    });
+
+    it("accepts an empty module list on either source", () => {
+        expect(() => validateImage(image({ modules: [] }))).not.toThrow();
+        expect(() => validateImage(image({ modules: [], redisSource: "debian", baseImage: "debian:bookworm" }))).not.toThrow();
+    });
+});
+
+describe("validateAppUser", () => {
+    it.each([
+        ["a built-in name", { name: "admin", rules: "~* +@read" }, '`appUser` "admin" is already a built-in user'],
+        ["a name with a space", { name: "my app", rules: "~* +@read" }, '`appUser` "my app" may only contain'],
+        ["empty rules", { name: "app", rules: "  " }, "`appUserRules` is empty"],
+        ["a password in the rules", { name: "app", rules: "~* +@all >secret" }, '`appUserRules` token ">secret"'],
+        ["nopass", { name: "app", rules: "~* +@all nopass" }, '`appUserRules` token "nopass"'],
+        ["switching the user on or off", { name: "app", rules: "on ~* +@all" }, '`appUserRules` token "on"'],
+    ])("rejects %s", (_, user, message) => {
+        expect(() => validateAppUser(user, builtinUsers)).toThrow(message);
+    });
+});
+
+describe("validatePassword", () => {
+    it.each([
+        ["too short", "Short-1", "`adminPassword` is too short: 7 characters, at least 16 needed"],
+        ["whitespace", "a-long-enough password", "`adminPassword` contains whitespace"],
+        [
+            "an ACL password rule",
+            ">looks-like-an-acl-rule",
+            "`adminPassword` contains a character that ACL or config syntax would interpret",
+        ],
+        ["a quote", 'long-enough-but-"quoted"', "would interpret"],
+        ["a hash", "long-enough-but#commented", "would interpret"],
+    ])("rejects a password with %s and never shows it", (_, password, message) => {
+        expect(() => validatePassword("adminPassword", password)).toThrow(message);
+        let shown = "";
+        try {
+            validatePassword("adminPassword", password);
+        } catch (error) {
+            shown = (error as Error).message;
+        }
+        expect(shown).not.toContain(password);
+        expect(shown).toContain("(value hidden)");
+    });
+
+    it("accepts a long password of safe characters", () => {
+        expect(() => validatePassword("adminPassword", "Correct-Horse_Battery.Staple~42")).not.toThrow();
+    });
+});
+
+describe("loadSettings and loadPasswordOverrides", () => {
+    const load = (values: Record<string, string>) => loadSettings(overridingReader(values));
+
+    it("reads stack values as Pulumi stores them", () => {
+        const settings = load({
+            quorum: "3",
+            redisNodes: JSON.stringify(["a=192.168.55.10:7000", "b=192.168.55.11:7001"]),
+            modules: "[]",
+        });
+        expect(settings.topology.quorum).toBe(3);
+        expect(settings.topology.redisNodes).toEqual([
+            { name: "a", ip: "192.168.55.10", port: 7000 },
+            { name: "b", ip: "192.168.55.11", port: 7001 },
+        ]);
+        expect(settings.image.modules).toEqual([]);
+    });
+
+    it.each([
+        [{ quorum: "two" }, '`quorum` must be an integer, got "two"'],
+        [{ redisNodes: "redis1=192.168.55.10:6379" }, "`redisNodes` must be a list of strings"],
+        [{ modules: "[1]" }, "`modules` must be a list of strings, got [1]"],
+        [{ subnet: "192.168.55.0" }, '`subnet` "192.168.55.0" is not an IPv4 CIDR'],
+        [{ redisSource: "debian" }, '`modules` entry "/opt/redis-stack/lib/redisearch.so" is not a module that debian ships'],
+    ])("rejects %p", (values, message) => {
+        expect(() => load(values)).toThrow(message);
+    });
+
+    it("takes passwords the stack sets, validates them and leaves the rest to be generated", () => {
+        const overrides = loadPasswordOverrides(
+            overridingReader({ adminPassword: "Admin-password-0123456789", appPassword: "" }),
+        );
+        expect(overrides).toEqual({ admin: "Admin-password-0123456789" });
+        expect(() => loadPasswordOverrides(overridingReader({ replicationPassword: "short" }))).toThrow(
+            "`replicationPassword` is too short",
+        );
+    });
+});
