@@ -1,0 +1,196 @@
+import { NodeAddress } from "../../settings/types";
+import { address, ClusterDescription } from "./cluster";
+
+/** What one Sentinel says, or why it could not be asked. */
+export interface SentinelObservation {
+    readonly sentinel: NodeAddress;
+    readonly error?: string;
+    readonly master?: { readonly ip: string; readonly port: number; readonly flags: readonly string[]; readonly quorum: number };
+    readonly otherSentinels?: number;
+    readonly replicas?: readonly { readonly ip: string; readonly port: number; readonly flags: readonly string[] }[];
+}
+
+/** What one Redis node says about itself (INFO replication), or why it could not be asked. */
+export interface NodeObservation {
+    readonly node: NodeAddress;
+    readonly error?: string;
+    readonly role?: "master" | "replica";
+    readonly offset?: number;
+    /** Replicas only. */
+    readonly masterAddress?: string;
+    readonly linkUp?: boolean;
+    /** Masters only: replicas connected, and each one's lag in seconds as the master sees it. */
+    readonly connectedReplicas?: number;
+    readonly replicaLagSeconds?: Readonly<Record<string, number>>;
+}
+
+export interface NodeRow {
+    readonly node: string;
+    readonly address: string;
+    /** The role each Sentinel gives the node, in Sentinel order: master, replica, or ? when unknown. */
+    readonly sentinelRoles: readonly string[];
+    readonly reportedRole: string;
+    readonly link: string;
+    readonly offset: number | null;
+    readonly lagBytes: number | null;
+    readonly lagSeconds: number | null;
+    readonly flags: readonly string[];
+}
+
+export interface SentinelRow {
+    readonly sentinel: string;
+    readonly address: string;
+    readonly reachable: boolean;
+    readonly master: string;
+    readonly quorum: number | null;
+    readonly otherSentinels: number | null;
+    readonly flags: readonly string[];
+}
+
+export interface ClusterAssessment {
+    readonly healthy: boolean;
+    readonly master: string | null;
+    readonly problems: readonly string[];
+    readonly nodes: readonly NodeRow[];
+    readonly sentinels: readonly SentinelRow[];
+}
+
+/** Sentinel flags that mean trouble; `master`/`slave` flags only restate the role. */
+const troubleFlags = ["s_down", "o_down", "disconnected", "failover_in_progress", "promoted", "reconf_sent", "reconf_inprog"];
+
+/** Turns what every Sentinel and node said into rows and a verdict. Pure, so that every rule is tested directly. */
+export function assessCluster(
+    description: ClusterDescription,
+    sentinels: readonly SentinelObservation[],
+    nodes: readonly NodeObservation[],
+): ClusterAssessment {
+    const problems: string[] = [];
+    const answering = sentinels.filter((s) => s.master !== undefined);
+    for (const s of sentinels.filter((s) => s.master === undefined)) {
+        problems.push(`Sentinel ${s.sentinel.name} did not answer: ${s.error ?? "no reply"}`);
+    }
+    const majority = Math.floor(description.sentinelNodes.length / 2) + 1;
+    if (answering.length < majority) {
+        problems.push(
+            `only ${answering.length} of ${description.sentinelNodes.length} Sentinels answer; a failover needs ${majority}`,
+        );
+    }
+
+    const views = [...new Set(answering.map((s) => address(s.master!)))];
+    if (views.length > 1) {
+        const who = answering.map((s) => `${s.sentinel.name}: ${address(s.master!)}`).join(", ");
+        problems.push(`Sentinels disagree on the master (${who})`);
+    }
+    const master = views.length === 1 ? views[0] : null;
+
+    const masters = nodes.filter((n) => n.role === "master");
+    if (masters.length > 1) {
+        problems.push(`more than one node reports role master: ${masters.map((n) => n.node.name).join(", ")}`);
+    }
+    const masterObservation = nodes.find((n) => address(n.node) === master);
+    if (master !== null && masterObservation?.role !== undefined && masterObservation.role !== "master") {
+        problems.push(`the Sentinels' master ${masterObservation.node.name} reports role ${masterObservation.role}`);
+    }
+
+    const sentinelFlagsOf = (nodeAddress: string) => {
+        const flags = new Set<string>();
+        for (const s of answering) {
+            const seen = address(s.master!) === nodeAddress ? s.master : s.replicas?.find((r) => address(r) === nodeAddress);
+            seen?.flags.filter((flag) => troubleFlags.includes(flag)).forEach((flag) => flags.add(flag));
+        }
+        return [...flags].sort();
+    };
+
+    const nodeRows = nodes.map((observation): NodeRow => {
+        const nodeAddress = address(observation.node);
+        const name = observation.node.name;
+        const sentinelRoles = sentinels.map((s) => {
+            if (s.master === undefined) {
+                return "?";
+            }
+            if (address(s.master) === nodeAddress) {
+                return "master";
+            }
+            return s.replicas?.some((r) => address(r) === nodeAddress) ? "replica" : "?";
+        });
+        const flags = sentinelFlagsOf(nodeAddress);
+        if (flags.length > 0) {
+            problems.push(`${name} is flagged ${flags.join(", ")} by the Sentinels`);
+        }
+        if (observation.error !== undefined || observation.role === undefined) {
+            problems.push(`${name} did not answer: ${observation.error ?? "no reply"}`);
+            return {
+                node: name,
+                address: nodeAddress,
+                sentinelRoles,
+                reportedRole: "?",
+                link: "-",
+                offset: null,
+                lagBytes: null,
+                lagSeconds: null,
+                flags,
+            };
+        }
+        if (sentinelRoles.includes("?") && answering.length > 0 && sentinelRoles.some((role) => role !== "?")) {
+            // Known to some Sentinels only: they are still discovering it.
+            problems.push(`${name} is not known to every Sentinel`);
+        }
+        if (observation.role === "master") {
+            const lags = Object.values(observation.replicaLagSeconds ?? {});
+            return {
+                node: name,
+                address: nodeAddress,
+                sentinelRoles,
+                reportedRole: "master",
+                link: `${observation.connectedReplicas ?? 0} replicas`,
+                offset: observation.offset ?? null,
+                lagBytes: null,
+                lagSeconds: lags.length ? Math.max(...lags) : null,
+                flags,
+            };
+        }
+        if (!observation.linkUp) {
+            problems.push(`${name}: link to its master ${observation.masterAddress} is down`);
+        } else if (master !== null && observation.masterAddress !== master) {
+            problems.push(`${name} replicates from ${observation.masterAddress}, not from the master ${master}`);
+        }
+        const masterOffset = masterObservation?.offset;
+        return {
+            node: name,
+            address: nodeAddress,
+            sentinelRoles,
+            reportedRole: "replica",
+            link: observation.linkUp ? "up" : "down",
+            offset: observation.offset ?? null,
+            lagBytes:
+                masterOffset !== undefined && observation.offset !== undefined
+                    ? Math.max(0, masterOffset - observation.offset)
+                    : null,
+            lagSeconds: masterObservation?.replicaLagSeconds?.[nodeAddress] ?? null,
+            flags,
+        };
+    });
+    if (nodes.length > 0 && masters.length === 0) {
+        problems.push("no node reports role master");
+    }
+
+    const sentinelRows = sentinels.map((s): SentinelRow => ({
+        sentinel: s.sentinel.name,
+        address: address(s.sentinel),
+        reachable: s.master !== undefined,
+        master: s.master ? address(s.master) : "?",
+        quorum: s.master?.quorum ?? null,
+        otherSentinels: s.otherSentinels ?? null,
+        flags: s.master?.flags.filter((flag) => troubleFlags.includes(flag)) ?? [],
+    }));
+    for (const row of sentinelRows.filter(
+        (r) => r.otherSentinels !== null && r.otherSentinels < description.sentinelNodes.length - 1,
+    )) {
+        problems.push(
+            `${row.sentinel} knows ${row.otherSentinels} other Sentinels, expected ${description.sentinelNodes.length - 1}`,
+        );
+    }
+
+    const unique = [...new Set(problems)];
+    return { healthy: unique.length === 0, master, problems: unique, nodes: nodeRows, sentinels: sentinelRows };
+}

@@ -1,0 +1,49 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import { Principal } from "../../acl";
+import { NodeAddress } from "../../settings/types";
+
+/** A Redis node as the stack outputs describe it. */
+export interface DescribedRedisNode extends NodeAddress {
+    readonly role: "master" | "replica";
+}
+
+/** What the stack outputs (and the end-to-end `.e2e/cluster.json`) say about a running cluster. */
+export interface ClusterDescription {
+    readonly masterName: string;
+    readonly network: string;
+    readonly redisNodes: readonly DescribedRedisNode[];
+    readonly sentinelNodes: readonly NodeAddress[];
+    readonly appUser: string;
+    readonly passwords: Readonly<Record<Principal, string>>;
+}
+
+function checkDescription(source: string, value: unknown): ClusterDescription {
+    const description = value as Partial<ClusterDescription>;
+    const missing = ["masterName", "redisNodes", "sentinelNodes", "passwords"].filter(
+        (key) => description[key as keyof ClusterDescription] === undefined,
+    );
+    if (missing.length > 0) {
+        throw new Error(`${source} lacks ${missing.join(", ")}; expected the stack outputs of this program`);
+    }
+    return description as ClusterDescription;
+}
+
+/** Reads a file of the stack outputs' shape, such as `.e2e/cluster.json`. */
+export function readDescriptionFile(file: string): ClusterDescription {
+    return checkDescription(file, JSON.parse(fs.readFileSync(file, "utf8")));
+}
+
+/** Asks the Pulumi CLI for the stack's outputs, secrets included; they stay in memory. */
+export function readStackOutputs(stack?: string): ClusterDescription {
+    const args = ["stack", "output", "--json", "--show-secrets", ...(stack ? ["--stack", stack] : [])];
+    const json = execFileSync("pulumi", args, { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "inherit"] });
+    return checkDescription("`pulumi stack output`", JSON.parse(json));
+}
+
+/** `--from FILE` wins; otherwise the current (or `--stack`) Pulumi stack. */
+export function loadDescription(options: { from?: string; stack?: string }): ClusterDescription {
+    return options.from ? readDescriptionFile(options.from) : readStackOutputs(options.stack);
+}
+
+export const address = (node: { ip: string; port: number }) => `${node.ip}:${node.port}`;
