@@ -1,0 +1,442 @@
+/**
+ * A Redis + Sentinel cluster of real `redis-server`/`redis-sentinel` processes on loopback addresses, configured by
+ * the program's own rendering code (loadSettings + renderCluster), for integration tests, benchmarks and drills.
+ *
+ *     const cluster = await startLocalCluster({ redisNodes: 3, sentinels: 3, settings: { downAfterMilliseconds: "2000" } });
+ *     try { ...; cluster.freeze(cluster.master().name); ... } finally { await cluster.stop(); }
+ *
+ * Each node gets its own 127.0.0.x address and a free port. What differs from a container is listed in
+ * hostAdaptation.ts. Every process is killed by `stop()`, when start-up fails, and when the Node process exits.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import Redis from "ioredis";
+import { Principal } from "../../acl";
+import { completePasswords, Passwords, renderCluster } from "../../render";
+import { loadSettings, overridingReader, Settings } from "../../settings";
+import { hostNodeDirs, prepareRuntimeFiles, serverAccount } from "./hostAdaptation";
+import { pollUntil, withTimeout } from "./poll";
+
+export type NodeKind = "redis" | "sentinel";
+
+export interface LocalClusterOptions {
+    /** Redis nodes; the first starts as master. Default 3. */
+    readonly redisNodes?: number;
+    /** Sentinels. Default 3. */
+    readonly sentinels?: number;
+    /**
+     * Stack config values as Pulumi stores them (strings, JSON for lists), e.g. `{ quorum: "3", minReplicasToWrite: "0" }`.
+     * The topology keys (redisNodes, sentinelNodes, subnet, gateway, networkName) are the harness's.
+     */
+    readonly settings?: Readonly<Record<string, string>>;
+    /** Passwords to use; missing ones are generated like the render command does. */
+    readonly passwords?: Partial<Record<Principal, string>>;
+    /** How long start-up may take until replication and every Sentinel are ready (ms). Default 20000. */
+    readonly readyTimeoutMs?: number;
+    /** Keep the temporary directory after stop() (its files hold passwords). Default false. */
+    readonly keepFiles?: boolean;
+}
+
+/** One running server. */
+export interface LocalNode {
+    readonly name: string;
+    readonly kind: NodeKind;
+    readonly ip: string;
+    readonly port: number;
+    readonly pid: number;
+    /** The config file the server runs with and rewrites (the container's /data/conf/...). */
+    readonly runtimeConf: string;
+    /** Standard output and error of the server (what `docker logs` would show). */
+    readonly logFile: string;
+}
+
+/** The cluster as the Pulumi program's stack outputs describe it (passwords in plain text: tests and local tools only). */
+export interface ClusterDescription {
+    readonly masterName: string;
+    readonly network: string;
+    readonly redisNodes: { name: string; ip: string; port: number; role: "master" | "replica" }[];
+    readonly sentinelNodes: { name: string; ip: string; port: number }[];
+    readonly appUser: string;
+    readonly passwords: Record<Principal, string>;
+}
+
+export interface LocalCluster {
+    readonly settings: Settings;
+    readonly masterName: string;
+    readonly passwords: Passwords;
+    /** The application user's name (its password is passwords.app). */
+    readonly appUser: string;
+    readonly redisNodes: readonly LocalNode[];
+    readonly sentinelNodes: readonly LocalNode[];
+    /** The temporary directory holding every node's files. */
+    readonly workDir: string;
+    node(name: string): LocalNode;
+    /** The Redis node at `ip:port`. */
+    nodeAt(address: string): LocalNode;
+    /** The password of an ACL user name (admin, replication, ..., the app user). */
+    passwordOf(user: string): string;
+    /** A connection to a node as `user` (default admin; null: no AUTH), closed by stop(). No retries, 2 s command timeout. */
+    connect(name: string, user?: string | null): Redis;
+    /** The master address ("ip:port") each Sentinel reports, undefined where one does not answer. */
+    mastersSeenBySentinels(): Promise<(string | undefined)[]>;
+    /** SIGSTOP, like `docker compose pause`. */
+    freeze(name: string): void;
+    /** SIGCONT, like `docker compose unpause`. */
+    thaw(name: string): void;
+    /** The server's log so far. */
+    logs(name: string): string;
+    /** Same shape as the program's stack outputs, for operator tools. */
+    description(): ClusterDescription;
+    /** Writes description() as JSON, mode 0600. */
+    writeDescription(file: string): void;
+    /** Stops every process (thawing frozen ones first) and removes the files unless keepFiles. */
+    stop(): Promise<void>;
+}
+
+const redisBase = 10;
+const sentinelBase = 60;
+const maxNodesPerKind = 40;
+
+/** Every child this module started and has not yet seen exit, so that exit hooks can kill them. */
+const liveChildren = new Set<ChildProcess>();
+let exitHooksInstalled = false;
+
+function installExitHooks(): void {
+    if (exitHooksInstalled) {
+        return;
+    }
+    exitHooksInstalled = true;
+    const killAll = () => {
+        for (const child of liveChildren) {
+            if (child.pid !== undefined) {
+                try {
+                    process.kill(child.pid, "SIGKILL");
+                } catch {
+                    // already gone
+                }
+            }
+        }
+        liveChildren.clear();
+    };
+    process.on("exit", killAll);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(signal, () => {
+            killAll();
+            process.kill(process.pid, signal);
+        });
+    }
+}
+
+async function canListen(host: string, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const server = net.createServer();
+        server.once("error", () => resolve(false));
+        server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+    });
+}
+
+async function ephemeralPort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen({ host: "127.0.0.1", port: 0 }, () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+/** A port free on both the node's address and 127.0.0.1 (the rendered configs bind both). */
+async function freePort(ip: string, taken: Set<number>): Promise<number> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+        const port = await ephemeralPort();
+        if (!taken.has(port) && (await canListen(ip, port)) && (await canListen("127.0.0.1", port))) {
+            taken.add(port);
+            return port;
+        }
+    }
+    throw new Error(`no free port found for ${ip}`);
+}
+
+function checkCount(what: string, count: number): void {
+    if (!Number.isInteger(count) || count < 1 || count > maxNodesPerKind) {
+        throw new Error(`startLocalCluster: \`${what}\` must be between 1 and ${maxNodesPerKind}, got ${count}`);
+    }
+}
+
+/** Renders the cluster's files through the program's own code for a loopback topology with free ports. */
+async function renderLoopbackCluster(options: LocalClusterOptions) {
+    const redisCount = options.redisNodes ?? 3;
+    const sentinelCount = options.sentinels ?? 3;
+    checkCount("redisNodes", redisCount);
+    checkCount("sentinels", sentinelCount);
+    const taken = new Set<number>();
+    const entries = async (prefix: string, base: number, count: number) => {
+        const list: string[] = [];
+        for (let index = 0; index < count; index++) {
+            const ip = `127.0.0.${base + index}`;
+            list.push(`${prefix}${index + 1}=${ip}:${await freePort(ip, taken)}`);
+        }
+        return list;
+    };
+    const topology = {
+        networkName: "loopback",
+        subnet: "127.0.0.0/8",
+        gateway: "127.0.0.1",
+        redisNodes: JSON.stringify(await entries("redis", redisBase, redisCount)),
+        sentinelNodes: JSON.stringify(await entries("sentinel", sentinelBase, sentinelCount)),
+    };
+    const settings = loadSettings(overridingReader({ ...options.settings, ...topology }));
+    const passwords = completePasswords(options.passwords ?? {});
+    return { settings, passwords, files: renderCluster(settings, passwords) };
+}
+
+function userPasswords(settings: Settings, passwords: Passwords): Record<string, string> {
+    return {
+        admin: passwords.admin,
+        replication: passwords.replication,
+        sentinelredis: passwords.sentinelredis,
+        sentinelsentinel: passwords.sentinelsentinel,
+        clientsentinel: passwords.clientsentinel,
+        [settings.appUser.name]: passwords.app,
+    };
+}
+
+const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
+
+/** Starts the cluster and waits until every replica is in sync and every Sentinel sees every replica and Sentinel. */
+export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    installExitHooks();
+    const { settings, passwords, files } = await renderLoopbackCluster(options);
+    const { topology } = settings;
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-sentinel-it-"));
+    const runAs = serverAccount();
+    if (runAs) {
+        // The servers' account must traverse the work directory to reach its node's directory.
+        fs.chmodSync(workDir, 0o711);
+    }
+    const credentials = userPasswords(settings, passwords);
+    const children = new Map<string, ChildProcess>();
+    const clients = new Set<Redis>();
+    const nodes = new Map<string, LocalNode>();
+
+    const startNode = (name: string, kind: NodeKind, ip: string, port: number): LocalNode => {
+        const nodeDir = path.join(workDir, name);
+        const dirs = hostNodeDirs(nodeDir);
+        fs.mkdirSync(dirs.dataDir, { recursive: true });
+        const runtimeConf = prepareRuntimeFiles(files[name], dirs, runAs);
+        const logFile = path.join(nodeDir, "server.log");
+        const log = fs.openSync(logFile, "a", 0o600);
+        const command = kind === "redis" ? "redis-server" : "redis-sentinel";
+        const child = spawn(command, [runtimeConf], {
+            cwd: dirs.dataDir,
+            stdio: ["ignore", log, log],
+            uid: runAs?.uid,
+            gid: runAs?.gid,
+        });
+        fs.closeSync(log);
+        liveChildren.add(child);
+        child.once("exit", () => liveChildren.delete(child));
+        child.once("error", () => liveChildren.delete(child));
+        if (child.pid === undefined) {
+            throw new Error(`could not start ${command} for ${name}`);
+        }
+        children.set(name, child);
+        const node: LocalNode = { name, kind, ip, port, pid: child.pid, runtimeConf, logFile };
+        nodes.set(name, node);
+        return node;
+    };
+
+    const node = (name: string) => {
+        const found = nodes.get(name);
+        if (!found) {
+            throw new Error(`no node named ${name}`);
+        }
+        return found;
+    };
+
+    const connect = (name: string, user: string | null = "admin") => {
+        const target = node(name);
+        const password = user === null ? undefined : credentials[user];
+        if (user !== null && password === undefined) {
+            throw new Error(`no password known for user ${user}`);
+        }
+        const client = new Redis({
+            host: target.ip,
+            port: target.port,
+            // Without a login, RESP2: ioredis would otherwise open with HELLO 3, which the server refuses before AUTH.
+            ...(user === null ? { protocol: 2 as const } : { username: user, password }),
+            enableReadyCheck: false,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            connectTimeout: 2000,
+            commandTimeout: 2000,
+            disableClientInfo: true,
+        });
+        client.on("error", () => undefined);
+        clients.add(client);
+        client.once("end", () => clients.delete(client));
+        return client;
+    };
+
+    const oneShot = async <T>(name: string, run: (client: Redis) => Promise<T>): Promise<T> => {
+        const client = connect(name);
+        try {
+            return await run(client);
+        } finally {
+            client.disconnect();
+        }
+    };
+
+    const stopChild = async (child: ChildProcess) => {
+        if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+            return;
+        }
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+        try {
+            process.kill(child.pid, "SIGCONT");
+            process.kill(child.pid, "SIGTERM");
+        } catch {
+            return;
+        }
+        try {
+            await withTimeout("server shutdown", exited, 3000);
+        } catch {
+            process.kill(child.pid, "SIGKILL");
+            await withTimeout("server kill", exited, 3000).catch(() => undefined);
+        }
+    };
+
+    let stopped = false;
+    const stop = async () => {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        for (const client of clients) {
+            client.disconnect();
+        }
+        await Promise.all([...children.values()].map(stopChild));
+        if (!options.keepFiles) {
+            fs.rmSync(workDir, { recursive: true, force: true });
+        }
+    };
+
+    try {
+        topology.redisNodes.forEach((address) => startNode(address.name, "redis", address.ip, address.port));
+        const [master, ...replicas] = topology.redisNodes;
+        const readyTimeoutMs = options.readyTimeoutMs ?? 20000;
+        const ready = (what: string, check: () => Promise<boolean>) =>
+            pollUntil(what, async () => ((await check()) ? true : undefined), { timeoutMs: readyTimeoutMs, intervalMs: 100 });
+
+        await ready("the master to see every replica online", () =>
+            oneShot(master.name, async (client) => {
+                const info = await client.info("replication");
+                const online = (info.match(/^slave\d+:.*state=online/gm) ?? []).length;
+                return infoField(info, "role") === "master" && online === replicas.length;
+            }),
+        );
+        for (const replica of replicas) {
+            await ready(`${replica.name} to be in sync`, () =>
+                oneShot(
+                    replica.name,
+                    async (client) => infoField(await client.info("replication"), "master_link_status") === "up",
+                ),
+            );
+        }
+        // Sentinels start once replication is up: they list a master's replicas from its INFO, which they refresh
+        // only every 10 s, so a Sentinel started earlier would wait that long to see a late replica.
+        topology.sentinelNodes.forEach((address) => startNode(address.name, "sentinel", address.ip, address.port));
+        for (const sentinel of topology.sentinelNodes) {
+            await ready(`${sentinel.name} to see the master, every replica and every other Sentinel`, () =>
+                oneShot(sentinel.name, async (client) => {
+                    const flat = (await client.call("SENTINEL", "MASTER", topology.masterName)) as string[];
+                    const fields = new Map<string, string>();
+                    for (let index = 0; index + 1 < flat.length; index += 2) {
+                        fields.set(flat[index], flat[index + 1]);
+                    }
+                    return (
+                        fields.get("flags") === "master" &&
+                        fields.get("ip") === master.ip &&
+                        Number(fields.get("num-slaves")) === replicas.length &&
+                        Number(fields.get("num-other-sentinels")) === topology.sentinelNodes.length - 1
+                    );
+                }),
+            );
+        }
+    } catch (error) {
+        const exited = [...children.entries()].filter(([, child]) => child.exitCode !== null).map(([name]) => name);
+        await stop();
+        const detail = exited.length ? ` (exited early: ${exited.join(", ")})` : "";
+        throw new Error(`local cluster did not become ready${detail}: ${(error as Error).message}`);
+    }
+
+    const redisNodes = topology.redisNodes.map((address) => node(address.name));
+    const sentinelNodes = topology.sentinelNodes.map((address) => node(address.name));
+    const signal = (name: string, signalName: "SIGSTOP" | "SIGCONT") => {
+        const child = children.get(name);
+        if (!child || child.pid === undefined || child.exitCode !== null) {
+            throw new Error(`${name} is not running`);
+        }
+        process.kill(child.pid, signalName);
+    };
+
+    const description = (): ClusterDescription => ({
+        masterName: topology.masterName,
+        network: topology.networkName,
+        redisNodes: topology.redisNodes.map((address, index) => ({
+            name: address.name,
+            ip: address.ip,
+            port: address.port,
+            role: index === 0 ? "master" : "replica",
+        })),
+        sentinelNodes: topology.sentinelNodes.map(({ name, ip, port }) => ({ name, ip, port })),
+        appUser: settings.appUser.name,
+        passwords: { ...passwords },
+    });
+
+    return {
+        settings,
+        masterName: topology.masterName,
+        passwords,
+        appUser: settings.appUser.name,
+        redisNodes,
+        sentinelNodes,
+        workDir,
+        node,
+        nodeAt: (address) => {
+            const found = redisNodes.find((candidate) => `${candidate.ip}:${candidate.port}` === address);
+            if (!found) {
+                throw new Error(`no Redis node at ${address}`);
+            }
+            return found;
+        },
+        passwordOf: (user) => {
+            const password = credentials[user];
+            if (password === undefined) {
+                throw new Error(`no password known for user ${user}`);
+            }
+            return password;
+        },
+        connect,
+        mastersSeenBySentinels: () =>
+            Promise.all(
+                sentinelNodes.map((sentinel) =>
+                    oneShot(sentinel.name, async (client) => {
+                        const reply = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", topology.masterName)) as
+                            string[] | null;
+                        return reply ? `${reply[0]}:${reply[1]}` : undefined;
+                    }).catch(() => undefined),
+                ),
+            ),
+        freeze: (name) => signal(name, "SIGSTOP"),
+        thaw: (name) => signal(name, "SIGCONT"),
+        logs: (name) => fs.readFileSync(node(name).logFile, "utf8"),
+        description,
+        writeDescription: (file) => fs.writeFileSync(file, JSON.stringify(description(), null, 2) + "\n", { mode: 0o600 }),
+        stop,
+    };
+}

@@ -1,0 +1,277 @@
+/**
+ * The ACL matrix on real processes: every principal against Redis and against Sentinel. The commands a profile
+ * grants come from acl/profiles.ts (each rule has a sample invocation below, so a new rule without one fails here);
+ * the denied ones are chosen to cover what each user must never do.
+ *
+ * "run" probes execute the command as the user; "dryrun" probes ask `ACL DRYRUN` (as admin) for commands that would
+ * disturb the cluster if they ran (SLAVEOF, CLIENT KILL, PSYNC, SHUTDOWN, ...).
+ */
+import Redis from "ioredis";
+import { redisAclProfiles, sentinelAclProfiles } from "../../acl";
+import { LocalCluster, startLocalCluster } from "../harness/localCluster";
+
+type Target = "redis" | "sentinel";
+type Expectation = "ok" | "noperm" | "noauth" | "wrongpass";
+
+interface Probe {
+    readonly target: Target;
+    /** The user the connection logs in as; null: no AUTH at all. */
+    readonly user: string | null;
+    /** The command; `{password:USER}` stands for USER's password (test names never show one). */
+    readonly command: readonly string[];
+    readonly expect: Expectation;
+    readonly via: "run" | "dryrun";
+}
+
+const masterName = "mymaster";
+const appUser = "app";
+const password = (user: string) => `{password:${user}}`;
+const notAPassword = "not-the-password-0123456789";
+
+/** A harmless invocation of every command rule that a profile grants. */
+const sampleInvocation: Readonly<Record<string, readonly string[]>> = {
+    "+multi": ["MULTI"],
+    "+exec": ["EXEC"],
+    "+slaveof": ["SLAVEOF", "NO", "ONE"],
+    "+ping": ["PING"],
+    "+subscribe": ["SUBSCRIBE", "__sentinel__:hello"],
+    "+config|rewrite": ["CONFIG", "REWRITE"],
+    "+role": ["ROLE"],
+    "+publish": ["PUBLISH", "__sentinel__:hello", "probe"],
+    "+info": ["INFO", "replication"],
+    "+client|setname": ["CLIENT", "SETNAME", "acl-probe"],
+    "+client|kill": ["CLIENT", "KILL", "TYPE", "pubsub"],
+    "+script|kill": ["SCRIPT", "KILL"],
+    "+psync": ["PSYNC", "?", "-1"],
+    "+replconf": ["REPLCONF", "listening-port", "1"],
+    "+auth": ["AUTH", "clientsentinel", password("clientsentinel")],
+    "+client|getname": ["CLIENT", "GETNAME"],
+    "+client|id": ["CLIENT", "ID"],
+    "+command": ["COMMAND", "COUNT"],
+    "+hello": ["HELLO", "2"],
+    "+sentinel|get-master-addr-by-name": ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName],
+    "+sentinel|master": ["SENTINEL", "MASTER", masterName],
+    "+sentinel|masters": ["SENTINEL", "MASTERS"],
+    "+sentinel|myid": ["SENTINEL", "MYID"],
+    "+sentinel|replicas": ["SENTINEL", "REPLICAS", masterName],
+    "+sentinel|sentinels": ["SENTINEL", "SENTINELS", masterName],
+    "+psubscribe": ["PSUBSCRIBE", "*"],
+    "+unsubscribe": ["UNSUBSCRIBE"],
+    "+punsubscribe": ["PUNSUBSCRIBE"],
+};
+
+/** Rules that change the cluster when they run: their grant is checked with ACL DRYRUN instead. */
+const disruptive = new Set(["+slaveof", "+client|kill", "+psync", "+replconf", "+publish", "+multi", "+exec", "+script|kill"]);
+
+const commandRules = (rules: readonly string[]) => rules.filter((rule) => rule.startsWith("+") && !rule.startsWith("+@"));
+
+function granted(target: Target, user: string, rules: readonly string[]): Probe[] {
+    return commandRules(rules).map((rule) => {
+        const command = sampleInvocation[rule];
+        if (command === undefined) {
+            throw new Error(`no sample invocation for ACL rule ${rule} of ${user}; add one to sampleInvocation`);
+        }
+        return { target, user, command, expect: "ok", via: disruptive.has(rule) ? "dryrun" : "run" };
+    });
+}
+
+const run = (target: Target, user: string | null, expect: Expectation, ...commands: string[][]): Probe[] =>
+    commands.map((command) => ({ target, user, command, expect, via: "run" }));
+const dryrun = (target: Target, user: string, expect: Expectation, ...commands: string[][]): Probe[] =>
+    commands.map((command) => ({ target, user, command, expect, via: "dryrun" }));
+
+const redisProfiles = redisAclProfiles({ name: appUser, rules: "~* &* +@all" });
+
+const probes: Probe[] = [
+    // default: disabled on both kinds of instance; no connection gets anywhere without logging in.
+    ...run("redis", null, "noauth", ["PING"], ["GET", "k"]),
+    ...run("redis", null, "wrongpass", ["AUTH", "default", notAPassword], ["HELLO", "2", "AUTH", "default", notAPassword]),
+    ...run("sentinel", null, "noauth", ["PING"], ["SENTINEL", "MASTERS"]),
+    ...run("sentinel", null, "wrongpass", ["AUTH", "default", notAPassword], ["HELLO", "2", "AUTH", "default", notAPassword]),
+
+    // Users of one kind of instance do not exist on the other.
+    ...["replication", "sentinelredis", appUser].map(
+        (user) => run("sentinel", null, "wrongpass", ["AUTH", user, password(user)])[0],
+    ),
+    ...["sentinelsentinel", "clientsentinel"].map((user) => run("redis", null, "wrongpass", ["AUTH", user, password(user)])[0]),
+    ...run(
+        "redis",
+        null,
+        "ok",
+        ...["admin", "replication", "sentinelredis", appUser].map((user) => ["AUTH", user, password(user)]),
+    ),
+    ...run(
+        "sentinel",
+        null,
+        "ok",
+        ...["admin", "sentinelsentinel", "clientsentinel"].map((user) => ["AUTH", user, password(user)]),
+    ),
+
+    // admin: everything, everywhere.
+    ...run(
+        "redis",
+        "admin",
+        "ok",
+        ["SET", "acl:admin", "1"],
+        ["GET", "acl:admin"],
+        ["CONFIG", "GET", "min-replicas-to-write"],
+        ["ACL", "WHOAMI"],
+    ),
+    ...run(
+        "sentinel",
+        "admin",
+        "ok",
+        ["SENTINEL", "MASTERS"],
+        ["SENTINEL", "CONFIG", "GET", "resolve-hostnames"],
+        ["ACL", "WHOAMI"],
+    ),
+    ...dryrun("sentinel", "admin", "ok", ["SENTINEL", "FAILOVER", masterName], ["SENTINEL", "SET", masterName, "quorum", "2"]),
+
+    // replication: the replication handshake only.
+    ...granted("redis", "replication", redisProfiles.replication.rules),
+    ...run(
+        "redis",
+        "replication",
+        "noperm",
+        ["GET", "k"],
+        ["SET", "k", "v"],
+        ["CONFIG", "GET", "maxmemory"],
+        ["INFO"],
+        ["KEYS", "*"],
+    ),
+
+    // sentinelredis: what a Sentinel sends to Redis, and its hello channel only; no data.
+    ...granted("redis", "sentinelredis", redisProfiles.sentinelredis.rules),
+    ...run(
+        "redis",
+        "sentinelredis",
+        "noperm",
+        ["GET", "k"],
+        ["SET", "k", "v"],
+        ["DEL", "k"],
+        ["KEYS", "*"],
+        ["CONFIG", "GET", "maxmemory"],
+    ),
+    ...run("redis", "sentinelredis", "noperm", ["CONFIG", "SET", "maxmemory", "1"], ["ACL", "LIST"], ["FLUSHALL"]),
+    ...run("redis", "sentinelredis", "noperm", ["SUBSCRIBE", "other"], ["PUBLISH", "other", "x"]),
+
+    // The application user: data commands; nothing administrative or dangerous.
+    ...run(
+        "redis",
+        appUser,
+        "ok",
+        ["SET", "acl:app", "1"],
+        ["GET", "acl:app"],
+        ["DEL", "acl:app"],
+        ["INFO", "replication"],
+        ["ROLE"],
+    ),
+    ...run("redis", appUser, "ok", ["PUBLISH", "app:events", "x"]),
+    ...run("redis", appUser, "noperm", ["CONFIG", "GET", "maxmemory"], ["ACL", "LIST"], ["FLUSHALL"], ["KEYS", "*"], ["MONITOR"]),
+    ...run("redis", appUser, "noperm", ["CLIENT", "KILL", "TYPE", "pubsub"], ["CLIENT", "LIST"]),
+    // DEBUG is refused before the ACL check unless enable-debug-command is set, so only DRYRUN shows the ACL's answer.
+    ...dryrun("redis", appUser, "noperm", ["REPLICAOF", "NO", "ONE"], ["SHUTDOWN"], ["DEBUG", "SLEEP", "0"]),
+
+    // sentinelsentinel: full rights on Sentinels.
+    ...run("sentinel", "sentinelsentinel", "ok", ["PING"], ["SENTINEL", "MASTERS"], ["SENTINEL", "MYID"], ["ACL", "WHOAMI"]),
+    ...dryrun("sentinel", "sentinelsentinel", "ok", ["PUBLISH", "__sentinel__:hello", "probe"]),
+
+    // clientsentinel: discovery only.
+    ...granted("sentinel", "clientsentinel", sentinelAclProfiles.clientsentinel.rules),
+    ...run("sentinel", "clientsentinel", "noperm", ["SENTINEL", "SET", masterName, "down-after-milliseconds", "1000"]),
+    ...run("sentinel", "clientsentinel", "noperm", ["SENTINEL", "FAILOVER", masterName], ["SENTINEL", "CONFIG", "GET", "*"]),
+    ...run("sentinel", "clientsentinel", "noperm", ["SENTINEL", "RESET", "*"], ["SENTINEL", "REMOVE", masterName]),
+    ...run(
+        "sentinel",
+        "clientsentinel",
+        "noperm",
+        ["SENTINEL", "MONITOR", "other", "127.0.0.1", "1", "1"],
+        ["SENTINEL", "FLUSHCONFIG"],
+    ),
+    ...run("sentinel", "clientsentinel", "noperm", ["SENTINEL", "CKQUORUM", masterName], ["ACL", "LIST"], ["ACL", "WHOAMI"]),
+    ...run("sentinel", "clientsentinel", "noperm", ["INFO"], ["CLIENT", "LIST"], ["CLIENT", "KILL", "TYPE", "normal"]),
+    ...run("sentinel", "clientsentinel", "noperm", ["PUBLISH", "__sentinel__:hello", "x"]),
+    ...dryrun(
+        "sentinel",
+        "clientsentinel",
+        "noperm",
+        ["SHUTDOWN"],
+        ["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "1", "0", "*"],
+    ),
+];
+
+const describeProbe = (probe: Probe) =>
+    `${probe.user ?? "(no login)"} on ${probe.target}: ${probe.via === "dryrun" ? "ACL DRYRUN " : ""}${probe.command.join(" ")} -> ${probe.expect}`;
+
+function classify(error: unknown): Expectation | "other" {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith("NOPERM")) {
+        return "noperm";
+    }
+    if (message.startsWith("NOAUTH")) {
+        return "noauth";
+    }
+    if (message.startsWith("WRONGPASS")) {
+        return "wrongpass";
+    }
+    return "other";
+}
+
+describe("ACL matrix on real Redis and Sentinel processes", () => {
+    let cluster: LocalCluster;
+
+    beforeAll(async () => {
+        cluster = await startLocalCluster({ settings: { appUser, masterName } });
+    }, 30000);
+
+    afterAll(async () => {
+        await cluster?.stop();
+    });
+
+    test("the matrix is large enough and covers every principal on both kinds of instance", () => {
+        expect(probes.length).toBeGreaterThanOrEqual(40);
+        for (const user of ["admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel", appUser]) {
+            expect(probes.some((probe) => probe.user === user || probe.command.includes(user))).toBe(true);
+        }
+        expect(
+            probes
+                .filter((probe) => probe.command.includes("default"))
+                .map((probe) => probe.target)
+                .sort(),
+        ).toEqual(expect.arrayContaining(["redis", "sentinel"]));
+    });
+
+    const nodeOf = (target: Target) => (target === "redis" ? cluster.redisNodes[0] : cluster.sentinelNodes[0]).name;
+    const withPasswords = (command: readonly string[]) =>
+        command.map((part) => {
+            const match = /^\{password:(.+)\}$/.exec(part);
+            return match ? cluster.passwordOf(match[1]) : part;
+        });
+
+    async function outcome(probe: Probe): Promise<Expectation | "other"> {
+        const node = nodeOf(probe.target);
+        if (probe.via === "dryrun") {
+            const admin = cluster.connect(node);
+            try {
+                const reply = String(await admin.call("ACL", "DRYRUN", probe.user ?? "default", ...withPasswords(probe.command)));
+                return reply === "OK" ? "ok" : /no permissions/.test(reply) ? "noperm" : "other";
+            } finally {
+                admin.disconnect();
+            }
+        }
+        const client: Redis = cluster.connect(node, probe.user);
+        try {
+            const [name, ...args] = withPasswords(probe.command);
+            await client.call(name, ...args);
+            return "ok";
+        } catch (error) {
+            return classify(error);
+        } finally {
+            client.disconnect();
+        }
+    }
+
+    test.each(probes.map((probe) => [describeProbe(probe), probe] as const))("%s", async (_name, probe) => {
+        expect(await outcome(probe)).toBe(probe.expect);
+    });
+});
