@@ -1,5 +1,6 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { Principal } from "../../acl";
 import { NodeAddress } from "../../settings/types";
 
@@ -34,10 +35,17 @@ export function readDescriptionFile(file: string): ClusterDescription {
     return checkDescription(file, JSON.parse(fs.readFileSync(file, "utf8")));
 }
 
+/** The local file backend that `npm run deploy` uses, unless the user chose another. */
+const localBackend = path.join(__dirname, "..", "..", ".pulumi-state");
+
 /** Asks the Pulumi CLI for the stack's outputs, secrets included; they stay in memory. */
 export function readStackOutputs(stack?: string): ClusterDescription {
     const args = ["stack", "output", "--json", "--show-secrets", ...(stack ? ["--stack", stack] : [])];
-    const json = execFileSync("pulumi", args, { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "inherit"] });
+    const env = { ...process.env };
+    if (env.PULUMI_BACKEND_URL === undefined && fs.existsSync(localBackend)) {
+        env.PULUMI_BACKEND_URL = `file://${localBackend}`;
+    }
+    const json = execFileSync("pulumi", args, { encoding: "utf8", env, timeout: 60_000, stdio: ["ignore", "pipe", "inherit"] });
     return checkDescription("`pulumi stack output`", JSON.parse(json));
 }
 

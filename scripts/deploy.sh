@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Deploys (or updates) the `dev` stack on a local file backend in .pulumi-state/, so that no Pulumi account is needed.
+# Usage: PULUMI_CONFIG_PASSPHRASE=... npm run deploy   (the passphrase encrypts the stack's secrets)
+#        PULUMI_CONFIG_PASSPHRASE=... npm run destroy
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+readonly action="${1:-up}"
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"
+
+if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
+    echo "deploy: set PULUMI_CONFIG_PASSPHRASE (it encrypts the generated passwords in the stack state)" >&2
+    exit 2
+fi
+mkdir -p .pulumi-state
+echo "deploy: backend $PULUMI_BACKEND_URL, stack dev"
+pulumi stack select --create dev
+case "$action" in
+    up) pulumi up --yes --stack dev ;;
+    destroy) pulumi destroy --yes --stack dev ;;
+    *)
+        echo "deploy: unknown action '$action' (up or destroy)" >&2
+        exit 2
+        ;;
+esac
