@@ -1,7 +1,7 @@
 import Redis from "ioredis";
 import { NodeAddress } from "../../settings/types";
 import { NodeObservation, SentinelObservation } from "./assess";
-import { address, ClusterDescription } from "./cluster";
+import { ClusterDescription } from "./cluster";
 
 /** One short-lived connection with every wait bounded: no retry, no offline queue. */
 export async function withConnection<T>(
@@ -121,5 +121,3 @@ export async function observeCluster(description: ClusterDescription) {
     ]);
     return { sentinels, nodes };
 }
-
-export { address };

@@ -1,0 +1,164 @@
+/**
+ * npm run bench:failover -- [--reps N] [--out DIR]
+ *
+ * Measures, on real redis-server/redis-sentinel processes (the integration suite's harness), the client-visible write
+ * outage and the rejoin time of a failover for this program's Sentinel defaults, the seed's effective settings
+ * (Redis's own defaults), the Bitnami chart's defaults, and a larger topology. Writes a markdown report and an SVG
+ * chart to DIR (default bench/results). Takes several minutes: the slow configurations wait 30 s and 60 s per failover.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseArgs } from "util";
+import { startLocalCluster } from "../test/harness/localCluster";
+import { DrillReport, runFailoverDrill, waitHealthy } from "../tools/lib/failover";
+import { median, outageChart } from "./chart";
+
+interface Configuration {
+    readonly id: string;
+    readonly label: string;
+    readonly downAfterMilliseconds: number;
+    readonly failoverTimeout: number;
+    readonly redisNodes: number;
+    readonly sentinels: number;
+    readonly quorum: number;
+}
+
+const configurations: readonly Configuration[] = [
+    {
+        id: "program",
+        label: "this program (5000 / 30000)",
+        downAfterMilliseconds: 5000,
+        failoverTimeout: 30000,
+        redisNodes: 3,
+        sentinels: 3,
+        quorum: 2,
+    },
+    {
+        id: "seed",
+        label: "seed = Redis defaults (30000 / 180000)",
+        downAfterMilliseconds: 30000,
+        failoverTimeout: 180000,
+        redisNodes: 3,
+        sentinels: 3,
+        quorum: 2,
+    },
+    {
+        id: "bitnami",
+        label: "Bitnami chart (60000 / 180000)",
+        downAfterMilliseconds: 60000,
+        failoverTimeout: 180000,
+        redisNodes: 3,
+        sentinels: 3,
+        quorum: 2,
+    },
+    {
+        id: "large",
+        label: "this program, 5 Sentinels + 4 replicas",
+        downAfterMilliseconds: 5000,
+        failoverTimeout: 30000,
+        redisNodes: 5,
+        sentinels: 5,
+        quorum: 3,
+    },
+];
+
+async function measure(config: Configuration, reps: number): Promise<DrillReport[]> {
+    const cluster = await startLocalCluster({
+        redisNodes: config.redisNodes,
+        sentinels: config.sentinels,
+        settings: {
+            downAfterMilliseconds: String(config.downAfterMilliseconds),
+            failoverTimeout: String(config.failoverTimeout),
+            quorum: String(config.quorum),
+        },
+        readyTimeoutMs: 60_000,
+    });
+    const reports: DrillReport[] = [];
+    try {
+        const description = cluster.description();
+        const timeoutMs = config.downAfterMilliseconds + 60_000;
+        for (let rep = 1; rep <= reps; rep++) {
+            await waitHealthy(description, 60_000);
+            const report = await runFailoverDrill(
+                description,
+                {
+                    how: "SIGSTOP",
+                    freeze: async (node) => cluster.freeze(node.name),
+                    thaw: async (node) => cluster.thaw(node.name),
+                },
+                { timeoutMs },
+            );
+            console.log(
+                `${config.id} #${rep}: failover ${report.failoverMs} ms, write outage ${report.writeOutageMs} ms, rejoin ${report.recoveryMs} ms, lost ${report.writesLost}`,
+            );
+            reports.push(report);
+        }
+    } finally {
+        await cluster.stop();
+    }
+    return reports;
+}
+
+function markdownReport(commandLine: string, reps: number, results: Map<Configuration, DrillReport[]>): string {
+    const baseline = median(results.get(configurations[0])!.map((r) => r.writeOutageMs));
+    const seconds = (ms: number) => (ms / 1000).toFixed(2);
+    const rows = [...results].map(([config, reports]) => {
+        const outage = median(reports.map((r) => r.writeOutageMs));
+        return `| ${config.label} | ${config.redisNodes - 1} + ${config.sentinels} (q ${config.quorum}) | ${seconds(median(reports.map((r) => r.failoverMs)))} | ${seconds(outage)} | ${(outage / baseline).toFixed(1)}x | ${seconds(median(reports.map((r) => r.recoveryMs)))} | ${reports.reduce((sum, r) => sum + r.writesLost, 0)} |`;
+    });
+    const version = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
+    return [
+        "# Failover benchmark",
+        "",
+        `Command: \`${commandLine}\``,
+        "",
+        `Run on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${version.split(" ").slice(0, 3).join(" ")}; real processes on loopback, the master frozen with SIGSTOP (as \`docker pause\`), ${reps} repetitions per configuration, medians shown.`,
+        "A writer (ioredis in Sentinel mode, the settings the README documents) confirms every write with `WAIT 1`.",
+        "",
+        "| configuration (down-after / failover-timeout ms) | replicas + Sentinels | failover (s) | client write outage (s) | outage vs this program | rejoin after unfreeze (s) | confirmed writes lost |",
+        "|---|---|---|---|---|---|---|",
+        ...rows,
+        "",
+        "- failover: freeze until every Sentinel names the new master.",
+        "- client write outage: last confirmed write before the freeze until the first confirmed write after it.",
+        "- rejoin: unfreeze until the old master is a replica of the new master with its link up.",
+        "",
+        "![write outage per configuration](failover-outage.svg)",
+        "",
+    ].join("\n");
+}
+
+async function main(): Promise<void> {
+    const { values } = parseArgs({
+        options: { reps: { type: "string", default: "3" }, out: { type: "string", default: "bench/results" } },
+    });
+    const reps = Number(values.reps);
+    if (!Number.isInteger(reps) || reps < 1 || reps > 20) {
+        throw new Error(`--reps must be an integer from 1 to 20, got ${JSON.stringify(values.reps)}`);
+    }
+    const results = new Map<Configuration, DrillReport[]>();
+    for (const config of configurations) {
+        results.set(config, await measure(config, reps));
+    }
+    const commandLine = `npm run bench:failover -- --reps ${reps}`;
+    fs.mkdirSync(values.out!, { recursive: true });
+    fs.writeFileSync(path.join(values.out!, "failover.md"), markdownReport(commandLine, reps, results));
+    fs.writeFileSync(
+        path.join(values.out!, "failover-outage.svg"),
+        outageChart(
+            "Client write outage during a failover (s)",
+            [...results].map(([config, reports]) => ({ label: config.label, values: reports.map((r) => r.writeOutageMs) })),
+        ),
+    );
+    console.log(`wrote ${path.join(values.out!, "failover.md")} and failover-outage.svg`);
+}
+
+main().then(
+    () => process.exit(0),
+    (error) => {
+        console.error(`bench: ${(error as Error).message}`);
+        process.exit(1);
+    },
+);

@@ -1,0 +1,244 @@
+import { randomUUID } from "crypto";
+import Redis from "ioredis";
+import { setTimeout as delay } from "timers/promises";
+import { NodeAddress } from "../../settings/types";
+import { pollUntil } from "./poll";
+import { assessCluster } from "./assess";
+import { address, ClusterDescription } from "./cluster";
+import { observeCluster, parseInfo, withConnection } from "./observe";
+import { sentinelClient } from "./sentinelClient";
+
+/** How the drill makes the master unreachable and brings it back: `docker pause` for containers, SIGSTOP for processes. */
+export interface Freezer {
+    readonly how: string;
+    freeze(node: NodeAddress): Promise<void>;
+    thaw(node: NodeAddress): Promise<void>;
+}
+
+export interface DrillOptions {
+    /** Bound on each wait: the election, the first write after it, the rejoin (ms). */
+    readonly timeoutMs: number;
+    /** Pause between two writes of the writer (ms). */
+    readonly writeIntervalMs?: number;
+    /** Progress lines for a person watching. */
+    readonly log?: (line: string) => void;
+}
+
+export interface TimelineEvent {
+    /** Milliseconds since the master was frozen (negative: before). */
+    readonly atMs: number;
+    readonly sentinel: string;
+    readonly event: string;
+    readonly detail: string;
+}
+
+export interface DrillReport {
+    readonly frozen: string;
+    readonly oldMaster: string;
+    readonly newMaster: string;
+    /** Freeze until every Sentinel reports the new master. */
+    readonly failoverMs: number;
+    /** Last confirmed write before the freeze until the first confirmed write after it. */
+    readonly writeOutageMs: number;
+    /** Thaw until the old master is a replica of the new one with its link up. */
+    readonly recoveryMs: number;
+    readonly writesConfirmed: number;
+    readonly writesFailed: number;
+    /** Confirmed writes missing from the new master afterwards: must be 0. */
+    readonly writesLost: number;
+    readonly timeline: readonly TimelineEvent[];
+}
+
+/** A healthy cluster, or an error listing what is wrong: the drill never starts on a sick cluster. */
+export async function requireHealthy(description: ClusterDescription): Promise<string> {
+    const { sentinels, nodes } = await observeCluster(description);
+    const assessment = assessCluster(description, sentinels, nodes);
+    if (!assessment.healthy || assessment.master === null) {
+        throw new Error(`refusing to run: the cluster is not healthy:\n${assessment.problems.map((p) => `  - ${p}`).join("\n")}`);
+    }
+    return assessment.master;
+}
+
+/** Waits until the cluster is healthy again, e.g. between repetitions of a benchmark. */
+export async function waitHealthy(description: ClusterDescription, timeoutMs: number): Promise<string> {
+    return pollUntil("the cluster to be healthy", async () => requireHealthy(description), { timeoutMs, intervalMs: 250 });
+}
+
+/** Records every Sentinel event (+sdown, +odown, +switch-master, ...) with its time, through the admin user. */
+async function listenToSentinels(
+    description: ClusterDescription,
+    events: { at: number; sentinel: string; event: string; detail: string }[],
+) {
+    const subscribers = description.sentinelNodes.map((sentinel) => {
+        const client = new Redis({
+            host: sentinel.ip,
+            port: sentinel.port,
+            username: "admin",
+            password: description.passwords.admin,
+            connectTimeout: 1000,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => 200,
+        });
+        client.on("error", () => undefined);
+        client.on("pmessage", (_pattern: string, channel: string, message: string) => {
+            if (!channel.startsWith("__sentinel__")) {
+                events.push({ at: Date.now(), sentinel: sentinel.name, event: channel, detail: message });
+            }
+        });
+        return client;
+    });
+    await Promise.all(subscribers.map((client) => client.psubscribe("*")));
+    return () => subscribers.forEach((client) => client.disconnect());
+}
+
+/** Writes one key after another, each confirmed by WAIT 1, until stopped; keeps the confirmation times. */
+function startWriter(description: ClusterDescription, intervalMs: number, hardStopAt: number) {
+    const client = sentinelClient(description);
+    const run = randomUUID().slice(0, 8);
+    const confirmed: { key: string; at: number }[] = [];
+    let failed = 0;
+    let stopped = false;
+    const done = (async () => {
+        for (let seq = 0; !stopped && Date.now() < hardStopAt; seq++) {
+            const key = `drill:${run}:${seq}`;
+            try {
+                await client.set(key, String(seq));
+                const acknowledged = (await client.call("WAIT", "1", "1000")) as number;
+                if (acknowledged >= 1) {
+                    confirmed.push({ key, at: Date.now() });
+                } else {
+                    failed++;
+                }
+            } catch {
+                failed++;
+            }
+            await delay(intervalMs);
+        }
+    })();
+    return {
+        confirmed,
+        failedCount: () => failed,
+        async stop() {
+            stopped = true;
+            await done;
+            client.disconnect();
+        },
+    };
+}
+
+const mastersSeen = (description: ClusterDescription) =>
+    Promise.all(
+        description.sentinelNodes.map((sentinel) =>
+            withConnection(sentinel, "clientsentinel", description.passwords.clientsentinel, async (client) => {
+                const [ip, port] = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", description.masterName)) as string[];
+                return `${ip}:${port}`;
+            }).catch(() => undefined),
+        ),
+    );
+
+/**
+ * The seed's failover test as one function: write continuously, freeze the master, wait for every Sentinel to name a
+ * new one, thaw the old master (always, also on failure), wait until it is a replica of the new one, then check
+ * that every confirmed write is on the new master.
+ */
+export async function runFailoverDrill(
+    description: ClusterDescription,
+    freezer: Freezer,
+    options: DrillOptions,
+): Promise<DrillReport> {
+    const log = options.log ?? (() => undefined);
+    const oldMaster = await requireHealthy(description);
+    const victim = description.redisNodes.find((node) => address(node) === oldMaster);
+    if (!victim) {
+        throw new Error(`the master ${oldMaster} is not one of the cluster's nodes`);
+    }
+    const events: { at: number; sentinel: string; event: string; detail: string }[] = [];
+    const stopListening = await listenToSentinels(description, events);
+    const writer = startWriter(description, options.writeIntervalMs ?? 20, Date.now() + 4 * options.timeoutMs);
+    let frozenAt = 0;
+    let thawedAt = 0;
+    let newMaster = "";
+    let electedAt = 0;
+    try {
+        await pollUntil("the writer's first confirmed write", async () => (writer.confirmed.length > 0 ? true : undefined), {
+            timeoutMs: options.timeoutMs,
+        });
+        log(`master is ${victim.name} (${oldMaster}); freezing it with ${freezer.how}`);
+        frozenAt = Date.now();
+        await freezer.freeze(victim);
+        try {
+            newMaster = await pollUntil(
+                "every Sentinel to name a new master",
+                async () => {
+                    const seen = await mastersSeen(description);
+                    const agreed = seen.every((master) => master !== undefined && master === seen[0] && master !== oldMaster);
+                    return agreed ? seen[0] : undefined;
+                },
+                { timeoutMs: options.timeoutMs, intervalMs: 50 },
+            );
+            electedAt = Date.now();
+            log(`Sentinels agree on the new master ${newMaster} after ${electedAt - frozenAt} ms`);
+            await pollUntil(
+                "a confirmed write on the new master",
+                async () => (writer.confirmed.some((w) => w.at > frozenAt) ? true : undefined),
+                {
+                    timeoutMs: options.timeoutMs,
+                    intervalMs: 20,
+                },
+            );
+        } finally {
+            thawedAt = Date.now();
+            await freezer.thaw(victim);
+            log(`thawed ${victim.name}`);
+        }
+        await pollUntil(
+            `${victim.name} to rejoin as a replica of ${newMaster}`,
+            () =>
+                withConnection(victim, "admin", description.passwords.admin, async (client) => {
+                    const info = parseInfo(await client.info("replication"));
+                    const rejoined =
+                        info.role === "slave" &&
+                        `${info.master_host}:${info.master_port}` === newMaster &&
+                        info.master_link_status === "up";
+                    return rejoined ? true : undefined;
+                }),
+            { timeoutMs: options.timeoutMs, intervalMs: 50 },
+        );
+    } finally {
+        await writer.stop();
+        stopListening();
+    }
+    const recoveredAt = Date.now();
+    log(`${victim.name} is a replica of ${newMaster} again after ${recoveredAt - thawedAt} ms`);
+
+    const before = writer.confirmed.filter((w) => w.at <= frozenAt);
+    const after = writer.confirmed.filter((w) => w.at > frozenAt);
+    const newMasterNode = description.redisNodes.find((node) => address(node) === newMaster)!;
+    const missing = await withConnection(
+        newMasterNode,
+        "admin",
+        description.passwords.admin,
+        async (client) => {
+            let count = 0;
+            for (let i = 0; i < writer.confirmed.length; i += 500) {
+                const keys = writer.confirmed.slice(i, i + 500).map((w) => w.key);
+                const present = (await client.exists(...keys)) as number;
+                count += keys.length - present;
+            }
+            return count;
+        },
+        10_000,
+    );
+    return {
+        frozen: victim.name,
+        oldMaster,
+        newMaster,
+        failoverMs: electedAt - frozenAt,
+        writeOutageMs: after[0].at - (before.length ? before[before.length - 1].at : frozenAt),
+        recoveryMs: recoveredAt - thawedAt,
+        writesConfirmed: writer.confirmed.length,
+        writesFailed: writer.failedCount(),
+        writesLost: missing,
+        timeline: events.map((e) => ({ atMs: e.at - frozenAt, sentinel: e.sentinel, event: e.event, detail: e.detail })),
+    };
+}
