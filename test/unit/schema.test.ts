@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import { principals } from "../../acl";
 import { loadSettings, passwordKey, projectName, settingsSchema, stackFileReader } from "../../settings";
@@ -30,5 +31,13 @@ describe("Pulumi.dev.yaml", () => {
         const set = Object.keys(settingsSchema).filter((key) => read(key) !== undefined);
         expect(set.length).toBeGreaterThan(0);
         expect(() => loadSettings(read)).not.toThrow();
+    });
+});
+
+describe("README", () => {
+    it("documents every setting", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+        const undocumented = Object.keys(settingsSchema).filter((key) => !readme.includes(`\`${key}\``));
+        expect(undocumented).toEqual([]);
     });
 });
