@@ -13,13 +13,18 @@ const stateDir = path.join(__dirname, "..", ".e2e");
 const clusterFile = path.join(stateDir, "cluster.json");
 
 async function up(): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts must load after the mocks are set
     const cluster = await startCluster(() => require("../index"));
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(clusterFile, JSON.stringify(cluster.outputs, null, 2) + "\n", { mode: 0o600 });
     fs.chmodSync(clusterFile, 0o600);
-    const nodes = [...cluster.outputs.redisNodes, ...cluster.outputs.sentinelNodes].map((node) => `${node.name}=${node.ip}:${node.port}`);
+    const nodes = [...cluster.outputs.redisNodes, ...cluster.outputs.sentinelNodes].map(
+        (node) => `${node.name}=${node.ip}:${node.port}`,
+    );
     console.log(`e2e: up in ${cluster.upMs} ms on network ${cluster.outputs.network}: ${nodes.join(" ")}`);
-    console.log(`e2e: stack outputs (with passwords) in ${path.relative(process.cwd(), clusterFile)}; remove with npm run e2e:down`);
+    console.log(
+        `e2e: stack outputs (with passwords) in ${path.relative(process.cwd(), clusterFile)}; remove with npm run e2e:down`,
+    );
 }
 
 async function down(): Promise<void> {

@@ -1,0 +1,59 @@
+import Docker from "dockerode";
+import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
+import { connectEngine } from "./engine";
+import { Deployer, removeLabelled } from "./deployer";
+import { baseImageTag, buildDeclaredImage, ensureBaseImage } from "./images";
+
+/** Stack config of the end-to-end cluster: the seed's topology on the offline Debian base, without modules. */
+export const e2eStackConfig: Readonly<Record<string, string>> = {
+    baseImage: baseImageTag,
+    redisSource: "debian",
+    modules: "[]",
+    imageName: "redis-sentinel-docker:e2e-debian",
+};
+
+/** The stack outputs a client needs, in the shape `pulumi stack output --json --show-secrets` prints them. */
+export interface ClusterOutputs {
+    readonly masterName: string;
+    readonly network: string;
+    readonly redisNodes: { name: string; ip: string; port: number; role: string }[];
+    readonly sentinelNodes: { name: string; ip: string; port: number }[];
+    readonly appUser: string;
+    readonly passwords: Record<"admin" | "replication" | "sentinelredis" | "sentinelsentinel" | "clientsentinel" | "app", string>;
+}
+
+export interface RunningCluster {
+    readonly docker: Docker;
+    readonly deployer: Deployer;
+    readonly program: ProgramRun;
+    readonly outputs: ClusterOutputs;
+    /** The image every node runs; the tests' own helper containers run it too. */
+    readonly imageId: string;
+    /** Wall-clock time from the program run to every container healthy. */
+    readonly upMs: number;
+}
+
+/**
+ * Runs the program under mocks, makes sure the base image exists, builds the program's image and deploys every declared
+ * resource. `load` loads index.ts afresh (under jest: inside jest.isolateModules). Anything left by an earlier run goes first.
+ */
+export async function startCluster(load: () => Record<string, unknown>): Promise<RunningCluster> {
+    const started = Date.now();
+    const docker = connectEngine();
+    await docker.ping();
+    const program = await runProgram(e2eStackConfig, load);
+    await removeLabelled(docker);
+    await ensureBaseImage(docker);
+    const image = program.byType("docker:index/image:Image")[0];
+    const imageId = await buildDeclaredImage(docker, image);
+    const deployer = new Deployer(docker, new Map([[mockImageId(image.inputs.imageName), imageId]]));
+    await deployer.deploy(program.resources);
+    return {
+        docker,
+        deployer,
+        program,
+        outputs: program.outputs as unknown as ClusterOutputs,
+        imageId,
+        upMs: Date.now() - started,
+    };
+}

@@ -1,0 +1,287 @@
+import Docker from "dockerode";
+import { DeclaredResource } from "../support/pulumiProgram";
+import { tarOf } from "./tarEntries";
+
+/** Every network, volume and container the tests make carries this label, so that tear-down finds them all. */
+export const e2eLabel = "redis-sentinel-docker.e2e";
+const labels = { [e2eLabel]: "true" };
+
+const types = {
+    network: "docker:index/network:Network",
+    volume: "docker:index/volume:Volume",
+    container: "docker:index/container:Container",
+} as const;
+
+/** Container inputs the deployer knows how to apply; any other input fails the deployment rather than being dropped. */
+const supportedContainerInputs = new Set([
+    "name",
+    "image",
+    "command",
+    "entrypoints",
+    "user",
+    "envs",
+    "workingDir",
+    "hostname",
+    "labels",
+    "networksAdvanced",
+    "volumes",
+    "uploads",
+    "healthcheck",
+    "restart",
+    "maxRetryCount",
+    "stopTimeout",
+    "stopSignal",
+    "logDriver",
+    "logOpts",
+    "wait",
+    "waitTimeout",
+    "mustRun",
+    "destroyGraceSeconds",
+]);
+
+const pollIntervalMs = 250;
+/** The provider's default when `wait` is set without `waitTimeout`. */
+const defaultWaitTimeoutSeconds = 60;
+
+const durationUnitsMs: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go duration ("2s", "1m30s", "500ms"), as the provider does for health check timings; returns nanoseconds. */
+export function goDurationNs(text: string): number {
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+    if (parts.length === 0 || parts.map((part) => part[0]).join("") !== text) {
+        throw new Error(`not a Go duration: ${JSON.stringify(text)}`);
+    }
+    return Math.round(parts.reduce((total, [, value, unit]) => total + Number(value) * durationUnitsMs[unit], 0) * 1e6);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
+
+/** The last lines of a container's log, to explain why it did not come up. */
+export async function logTail(container: Docker.Container, lines = 30): Promise<string> {
+    try {
+        const buffer = (await container.logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+        return demuxLogBuffer(buffer);
+    } catch (error) {
+        return `(no logs: ${(error as Error).message})`;
+    }
+}
+
+/** Strips the 8-byte frame headers of a non-TTY log buffer. */
+export function demuxLogBuffer(buffer: Buffer): string {
+    const chunks: Buffer[] = [];
+    let offset = 0;
+    while (offset + 8 <= buffer.length) {
+        const size = buffer.readUInt32BE(offset + 4);
+        chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
+        offset += 8 + size;
+    }
+    return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Creates what the program declares (captured under Pulumi's mocks) on a real engine, with the Docker provider's
+ * semantics: create the container, move it from the default bridge to its networks with their static addresses,
+ * upload the files as root-owned tar entries at `/`, start it and wait until it is healthy.
+ */
+export class Deployer {
+    private readonly declared = new Map<string, DeclaredResource>();
+
+    /** `images` maps the image reference the program passes (the mock's repoDigest) to the image the fixture built. */
+    constructor(
+        private readonly docker: Docker,
+        private readonly images: ReadonlyMap<string, string>,
+    ) {}
+
+    /** Creates networks, then volumes, then every container at once (as the engine does: they do not depend on each other). */
+    async deploy(resources: readonly DeclaredResource[]): Promise<void> {
+        const ofType = (type: string) => resources.filter((resource) => resource.type === type);
+        try {
+            for (const network of ofType(types.network)) {
+                await this.createNetwork(network.inputs);
+            }
+            for (const volume of ofType(types.volume)) {
+                await this.docker.createVolume({ Name: volume.inputs.name, Driver: volume.inputs.driver, Labels: labels });
+            }
+            const containers = ofType(types.container);
+            for (const container of containers) {
+                this.declared.set(container.inputs.name, container);
+            }
+            await Promise.all(containers.map((container) => this.createContainer(container.inputs)));
+        } catch (error) {
+            await removeLabelled(this.docker);
+            throw error;
+        }
+    }
+
+    /** The container names the program declared, in declaration order. */
+    get containerNames(): string[] {
+        return [...this.declared.keys()];
+    }
+
+    /** What `pulumi up` does when a container is replaced (deleteBeforeReplace): delete it, then create it again with the same inputs. */
+    async replace(name: string): Promise<void> {
+        const declared = this.declared.get(name);
+        if (!declared) {
+            throw new Error(`no declared container named ${name}`);
+        }
+        await this.deleteContainer(declared.inputs);
+        await this.createContainer(declared.inputs);
+    }
+
+    private async createNetwork(inputs: Record<string, any>): Promise<void> {
+        await this.docker.createNetwork({
+            Name: inputs.name,
+            Driver: inputs.driver ?? "bridge",
+            Attachable: Boolean(inputs.attachable),
+            Internal: Boolean(inputs.internal),
+            CheckDuplicate: true,
+            IPAM: {
+                Driver: "default",
+                Config: (inputs.ipamConfigs ?? []).map((config: Record<string, string>) => ({
+                    Subnet: config.subnet,
+                    Gateway: config.gateway,
+                    IPRange: config.ipRange,
+                })),
+            },
+            Labels: labels,
+        });
+    }
+
+    /** The provider's delete: stop gracefully only when destroyGraceSeconds is set, otherwise remove by force (SIGKILL). */
+    private async deleteContainer(inputs: Record<string, any>): Promise<void> {
+        const container = this.docker.getContainer(inputs.name);
+        if (inputs.destroyGraceSeconds) {
+            await container.stop({ t: inputs.destroyGraceSeconds });
+        }
+        await container.remove({ force: true });
+        await container.wait({ condition: "removed" }).catch((error) => {
+            if (!isNotFound(error)) {
+                throw error;
+            }
+        });
+    }
+
+    private async createContainer(inputs: Record<string, any>): Promise<void> {
+        const unsupported = Object.keys(inputs).filter((key) => !supportedContainerInputs.has(key));
+        if (unsupported.length > 0) {
+            throw new Error(`container ${inputs.name}: the deployer does not implement input(s) ${unsupported.join(", ")}`);
+        }
+        const image = this.images.get(inputs.image);
+        if (!image) {
+            throw new Error(`container ${inputs.name}: image ${inputs.image} was not built by the fixture`);
+        }
+        const healthcheck = inputs.healthcheck;
+        const container = await this.docker.createContainer({
+            name: inputs.name,
+            Image: image,
+            Cmd: inputs.command,
+            Entrypoint: inputs.entrypoints,
+            User: inputs.user,
+            Env: inputs.envs,
+            WorkingDir: inputs.workingDir,
+            Hostname: inputs.hostname,
+            Labels: {
+                ...Object.fromEntries(
+                    (inputs.labels ?? []).map((label: { label: string; value: string }) => [label.label, label.value]),
+                ),
+                ...labels,
+            },
+            StopTimeout: inputs.stopTimeout,
+            StopSignal: inputs.stopSignal,
+            Healthcheck: healthcheck && {
+                Test: healthcheck.tests,
+                Interval: healthcheck.interval && goDurationNs(healthcheck.interval),
+                Timeout: healthcheck.timeout && goDurationNs(healthcheck.timeout),
+                StartPeriod: healthcheck.startPeriod && goDurationNs(healthcheck.startPeriod),
+                Retries: healthcheck.retries,
+            },
+            HostConfig: {
+                Binds: (inputs.volumes ?? []).map(
+                    (volume: Record<string, any>) =>
+                        `${volume.volumeName ?? volume.hostPath}:${volume.containerPath}${volume.readOnly ? ":ro" : ""}`,
+                ),
+                RestartPolicy: { Name: inputs.restart ?? "no", MaximumRetryCount: inputs.maxRetryCount ?? 0 },
+                LogConfig: { Type: inputs.logDriver ?? "json-file", Config: inputs.logOpts ?? {} },
+            },
+        });
+        if (inputs.networksAdvanced) {
+            await this.docker
+                .getNetwork("bridge")
+                .disconnect({ Container: container.id })
+                .catch((error: Error) => {
+                    if (!/is not connected/.test(error.message)) {
+                        throw error;
+                    }
+                });
+            for (const network of inputs.networksAdvanced as Record<string, any>[]) {
+                await this.docker.getNetwork(network.name).connect({
+                    Container: container.id,
+                    EndpointConfig: { Aliases: network.aliases, IPAMConfig: { IPv4Address: network.ipv4Address } },
+                });
+            }
+        }
+        for (const upload of (inputs.uploads ?? []) as Record<string, any>[]) {
+            const content = upload.contentBase64
+                ? Buffer.from(upload.contentBase64, "base64")
+                : Buffer.from(upload.content ?? "", "utf8");
+            await container.putArchive(tarOf([{ path: upload.file, content, mode: upload.executable ? 0o744 : 0o644 }]), {
+                path: "/",
+            });
+        }
+        await container.start();
+        await this.waitUntilReady(container, inputs);
+    }
+
+    /** Bounded by waitTimeout: running, and healthy when `wait` is set. */
+    private async waitUntilReady(container: Docker.Container, inputs: Record<string, any>): Promise<void> {
+        const timeoutMs = (inputs.waitTimeout ?? defaultWaitTimeoutSeconds) * 1000;
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const { State } = await container.inspect();
+            if (!State.Running && inputs.mustRun !== false) {
+                throw new Error(
+                    `container ${inputs.name} is not running (exit ${State.ExitCode}); its log:\n${await logTail(container)}`,
+                );
+            }
+            const health = State.Health?.Status;
+            if (!inputs.wait || health === "healthy") {
+                return;
+            }
+            if (health === "unhealthy" || Date.now() > deadline) {
+                throw new Error(
+                    `container ${inputs.name} is ${health} after ${timeoutMs} ms; its log:\n${await logTail(container)}`,
+                );
+            }
+            await sleep(pollIntervalMs);
+        }
+    }
+}
+
+/** Removes every container, network and volume carrying the e2e label (this run's or a crashed one's). Returns what went. */
+export async function removeLabelled(docker: Docker): Promise<string[]> {
+    const filters = JSON.stringify({ label: [e2eLabel] });
+    const removed: string[] = [];
+    for (const info of await docker.listContainers({ all: true, filters })) {
+        await docker
+            .getContainer(info.Id)
+            .remove({ force: true })
+            .catch((error) => {
+                if (!isNotFound(error)) {
+                    throw error;
+                }
+            });
+        removed.push(`container ${info.Names[0].replace(/^\//, "")}`);
+    }
+    for (const info of await docker.listNetworks({ filters })) {
+        await docker.getNetwork(info.Id).remove();
+        removed.push(`network ${info.Name}`);
+    }
+    const { Volumes } = await docker.listVolumes({ filters });
+    for (const info of Volumes ?? []) {
+        await docker.getVolume(info.Name).remove();
+        removed.push(`volume ${info.Name}`);
+    }
+    return removed;
+}

@@ -1,0 +1,129 @@
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import Docker from "dockerode";
+import { DeclaredResource } from "../support/pulumiProgram";
+
+/** The offline base image: Debian's Redis packages on a minimal bookworm, made with debootstrap (no registry needed). */
+export const baseImageTag = "redis-sentinel-docker-base:bookworm";
+const debianMirror = "http://deb.debian.org/debian";
+const debootstrapTimeoutMs = 5 * 60_000;
+const projectRoot = path.join(__dirname, "..", "..");
+
+const log = (message: string) => console.log(`e2e image: ${message}`);
+
+async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+    try {
+        await docker.getImage(tag).inspect();
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Runs a command to completion within `timeoutMs`; its output is kept and shown only if it fails. */
+function run(command: string, args: string[], timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+        let output = "";
+        child.stdout.on("data", (chunk) => (output += chunk));
+        child.stderr.on("data", (chunk) => (output += chunk));
+        child.on("error", reject);
+        child.on("close", (code, signal) =>
+            code === 0
+                ? resolve()
+                : reject(new Error(`${command} failed (${signal ?? `exit ${code}`}):\n${output.slice(-3000)}`)),
+        );
+    });
+}
+
+/** Resolves when a progress stream of the engine (build, import) ends; rejects on the first error it reports. */
+function followProgress(
+    docker: Docker,
+    stream: NodeJS.ReadableStream,
+    onLine: (text: string) => void = () => undefined,
+): Promise<void> {
+    return new Promise((resolve, reject) => {
+        let failure: string | undefined;
+        docker.modem.followProgress(
+            stream,
+            (error) => (error ? reject(error) : failure ? reject(new Error(failure)) : resolve()),
+            (event: { stream?: string; status?: string; error?: string }) => {
+                if (event.error) {
+                    failure = event.error;
+                }
+                const text = event.stream ?? event.status;
+                if (text) {
+                    onLine(text);
+                }
+            },
+        );
+    });
+}
+
+/**
+ * Makes the base image unless the tag exists: debootstrap a minimal bookworm with redis-server, redis-sentinel and
+ * redis-tools, then import the tree. Needs root and debootstrap; takes about a minute, once per machine.
+ */
+export async function ensureBaseImage(docker: Docker, tag = baseImageTag): Promise<void> {
+    if (await imageExists(docker, tag)) {
+        log(`base image ${tag} exists, reusing it`);
+        return;
+    }
+    if (process.getuid?.() !== 0) {
+        throw new Error(
+            `base image ${tag} is missing and debootstrap needs root; run the tests as root or import the image first`,
+        );
+    }
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "redis-base-"));
+    try {
+        log(`base image ${tag} is missing; debootstrapping bookworm into ${root}`);
+        await run(
+            "debootstrap",
+            ["--variant=minbase", "--include=redis-server,redis-sentinel,redis-tools", "bookworm", root, debianMirror],
+            debootstrapTimeoutMs,
+        ).catch((error: Error) => {
+            throw new Error(
+                `could not debootstrap the base image (is debootstrap installed? apt-get install debootstrap): ${error.message}`,
+            );
+        });
+        const tar = spawn("tar", ["-C", root, "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
+        const [repo, imageTag] = tag.split(":");
+        const progress = await docker.importImage(tar.stdout, { repo, tag: imageTag });
+        await followProgress(docker, progress);
+        log(`imported ${tag}`);
+    } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+    }
+}
+
+/**
+ * Builds the program's image from the declared docker.Image's own inputs (context, Dockerfile, build args, name),
+ * so the test runs what `pulumi up` would build. Returns the image id.
+ */
+export async function buildDeclaredImage(docker: Docker, image: DeclaredResource): Promise<string> {
+    const { imageName, build } = image.inputs as {
+        imageName: string;
+        build: { context: string; dockerfile: string; args: Record<string, string> };
+    };
+    const context = path.resolve(projectRoot, build.context);
+    const dockerfile = path.relative(context, path.resolve(projectRoot, build.dockerfile));
+    log(
+        `building ${imageName} from ${build.context} with ${Object.entries(build.args)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(" ")}`,
+    );
+    const started = Date.now();
+    const stream = await docker.buildImage(
+        { context, src: fs.readdirSync(context) },
+        { t: imageName, dockerfile, buildargs: build.args, rm: true, forcerm: true },
+    );
+    const output: string[] = [];
+    await followProgress(docker, stream, (text) => output.push(text)).catch((error: Error) => {
+        throw new Error(`building ${imageName} failed: ${error.message}\n${output.join("").slice(-3000)}`);
+    });
+    const { Id } = await docker.getImage(imageName).inspect();
+    log(`built ${imageName} (${Id.slice(0, 19)}) in ${Date.now() - started} ms`);
+    return Id;
+}

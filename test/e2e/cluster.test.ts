@@ -1,0 +1,353 @@
+/**
+ * The program's containers on a real Docker engine: the seed's failover drill, then the restarts and replacements users
+ * actually do. One cluster for the whole file; each step builds on the state the previous one left.
+ */
+import Docker from "dockerode";
+import { ClusterOutputs, RunningCluster, startCluster } from "../docker/cluster";
+import { removeLabelled } from "../docker/deployer";
+import { connectEngine, engineUnavailableReason } from "../docker/engine";
+import { execIn } from "../docker/exec";
+import { ClusterProbe, containerLog } from "../docker/probe";
+import {
+    addressOf,
+    agreedMaster,
+    ConfirmedData,
+    isReplicaOf,
+    logMark,
+    logSince,
+    nodesClaimingMaster,
+    RedisNode,
+    runClientContainer,
+    waitFor,
+} from "./support";
+
+const unavailable = engineUnavailableReason();
+if (unavailable) {
+    console.warn(`e2e: skipped, ${unavailable} (set CI=true to make this an error)`);
+}
+const describeWithEngine = unavailable ? describe.skip : describe;
+
+/** The seed's example of another container on the network. */
+const clientIp = "192.168.55.30";
+const probeIp = "192.168.55.31";
+/** Lines that mean a server could not save its config or a user lacks a right: the seed's pitfalls. */
+const forbiddenLogLines = /not writable|Permission denied|Device or resource busy|NOPERM/;
+
+const load = () => {
+    let exports: Record<string, unknown> = {};
+    jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts must load afresh, after the mocks
+        exports = require("../../index");
+    });
+    return exports;
+};
+
+describeWithEngine("the cluster on a real Docker engine", () => {
+    let cluster: RunningCluster;
+    let docker: Docker;
+    let outputs: ClusterOutputs;
+    let probe: ClusterProbe;
+    const data = new ConfirmedData();
+    /** Logs of containers that a replacement removed, for the final log check. */
+    const removedLogs: { name: string; log: string }[] = [];
+
+    const node = (address: string): RedisNode => {
+        const found = outputs.redisNodes.find((candidate) => addressOf(candidate) === address);
+        if (!found) {
+            throw new Error(`no Redis node at ${address}`);
+        }
+        return found;
+    };
+    const currentMaster = async () =>
+        node((await waitFor("the Sentinels to agree on a master", () => agreedMaster(probe, outputs), 30_000)).value);
+    const expectDataEverywhere = async () => {
+        for (const redis of outputs.redisNodes) {
+            await waitFor(
+                `${redis.name} to hold all ${data.size} confirmed keys`,
+                async () => ((await data.missingOn(probe, redis)).length === 0 ? true : undefined),
+                15_000,
+            );
+        }
+    };
+    /** The Sentinels' down-after-milliseconds, from a rendered sentinel.conf (a line without secrets). */
+    const downAfterMilliseconds = () => {
+        const sentinel = cluster.program.one("docker:index/container:Container", outputs.sentinelNodes[0].name);
+        const conf = (sentinel.inputs.uploads as { file: string; content: string }[]).find((upload) =>
+            upload.file.endsWith("sentinel.conf"),
+        );
+        return conf?.content.match(/^sentinel down-after-milliseconds \S+ (\d+)$/m)?.[1] ?? "?";
+    };
+    const replaceKeepingLog = async (name: string) => {
+        removedLogs.push({ name, log: await containerLog(docker, name) });
+        await cluster.deployer.replace(name);
+    };
+
+    beforeAll(async () => {
+        cluster = await startCluster(load);
+        ({ docker, outputs } = cluster);
+        probe = await ClusterProbe.start(docker, cluster.imageId, outputs, probeIp);
+        console.log(`e2e: cluster up in ${cluster.upMs} ms`);
+    }, 8 * 60_000);
+
+    afterAll(async () => {
+        const removed = await removeLabelled(connectEngine());
+        console.log(`e2e: removed ${removed.length} containers, networks and volumes`);
+    }, 120_000);
+
+    test("every declared container runs healthy with its uploaded files root-owned, and the Sentinels see the rendered topology", async () => {
+        for (const name of cluster.deployer.containerNames) {
+            const { State } = await docker.getContainer(name).inspect();
+            expect({ name, health: State.Health?.Status }).toEqual({ name, health: "healthy" });
+        }
+        for (const container of cluster.program.byType("docker:index/container:Container")) {
+            const files = (container.inputs.uploads as { file: string }[]).map((upload) => upload.file);
+            const { stdout } = await execIn(docker.getContainer(container.name), ["stat", "-c", "%n %U:%G %a", ...files]);
+            expect(stdout.trim().split("\n")).toEqual(files.map((file) => `${file} root:root 644`));
+        }
+        const [initialMaster, ...replicas] = outputs.redisNodes;
+        expect((await probe.cli("admin", initialMaster, "ROLE"))[0]).toBe("master");
+        for (const replica of replicas) {
+            await waitFor(
+                `${replica.name} to replicate ${initialMaster.name}`,
+                async () => (await isReplicaOf(probe, replica, addressOf(initialMaster))) || undefined,
+                20_000,
+            );
+        }
+        for (const sentinel of outputs.sentinelNodes) {
+            await waitFor(
+                `${sentinel.name} to know ${replicas.length} replicas and ${outputs.sentinelNodes.length - 1} other Sentinels`,
+                async () => {
+                    const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
+                    const field = (key: string) => fields[fields.indexOf(key) + 1];
+                    return field("ip") === initialMaster.ip &&
+                        Number(field("num-slaves")) === replicas.length &&
+                        Number(field("num-other-sentinels")) === outputs.sentinelNodes.length - 1
+                        ? true
+                        : undefined;
+                },
+                30_000,
+            );
+        }
+    }, 90_000);
+
+    test("another container on the network, with a static address, finds the master through the Sentinels and writes as the application user", async () => {
+        const { value: log } = await runClientContainer(docker, cluster.imageId, outputs, clientIp);
+        expect(log).toContain(`master=${addressOf(outputs.redisNodes[0])}`);
+        expect(log).toContain("set=OK");
+        expect(log).toContain("get=hello-from-client");
+    }, 60_000);
+
+    test(
+        "failover drill: pausing the master elects a new one, the other replica follows, and the old master rejoins as a replica",
+        async () => {
+            const [oldMaster] = outputs.redisNodes;
+            const replicas = outputs.redisNodes.slice(1);
+            await data.write(probe, oldMaster, "before-failover", 200, replicas.length);
+            const marks = Object.fromEntries(
+                await Promise.all(
+                    [...outputs.redisNodes, ...outputs.sentinelNodes].map(
+                        async ({ name }) => [name, await logMark(docker, name)] as const,
+                    ),
+                ),
+            );
+
+            const paused = docker.getContainer(oldMaster.name);
+            await paused.pause();
+            // A failure below must not leave the node frozen for the steps after this one.
+            const unpauseOnFailure = async (error: unknown) => {
+                await paused.unpause().catch(() => undefined);
+                throw error;
+            };
+            const failover = await waitFor(
+                "the Sentinels to agree on a new master that has taken the role",
+                async () => {
+                    const agreed = await agreedMaster(probe, outputs);
+                    if (agreed === undefined || agreed === addressOf(oldMaster)) {
+                        return undefined;
+                    }
+                    return (await probe.cli("admin", node(agreed), "ROLE"))[0] === "master" ? node(agreed) : undefined;
+                },
+                60_000,
+            ).catch(unpauseOnFailure);
+            const newMaster = failover.value;
+            const follower = replicas.find((replica) => replica.name !== newMaster.name)!;
+            await waitFor(
+                `${follower.name} to replicate ${newMaster.name}`,
+                async () => (await isReplicaOf(probe, follower, addressOf(newMaster))) || undefined,
+                30_000,
+            ).catch(unpauseOnFailure);
+            const oldMasterEvent = `master ${outputs.masterName} ${oldMaster.ip} ${oldMaster.port}`;
+            const switched = `+switch-master ${outputs.masterName} ${oldMaster.ip} ${oldMaster.port} ${newMaster.ip} ${newMaster.port}`;
+            const sentinelLogs = await waitFor(
+                "every Sentinel to log the switch to the new master",
+                async () => {
+                    const logs = await Promise.all(outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])));
+                    return logs.every((log) => log.includes(switched)) ? logs : undefined;
+                },
+                30_000,
+            ).catch(unpauseOnFailure);
+            for (const log of sentinelLogs.value) {
+                expect(log).toContain(`+sdown ${oldMasterEvent}`);
+            }
+            expect(sentinelLogs.value.some((log) => log.includes(`+odown ${oldMasterEvent}`))).toBe(true);
+            const followerLog = await logSince(docker, follower.name, marks[follower.name]);
+            expect(followerLog).toContain(`Connecting to MASTER ${addressOf(newMaster)}`);
+            expect(followerLog).toContain("CONFIG REWRITE executed with success");
+            await data.write(probe, newMaster, "during-outage", 100, 1).catch(unpauseOnFailure);
+            // As in the seed's walk-through: the Sentinels now list the old master as a replica of the new one, and down.
+            const oldMasterAsReplica = `slave ${addressOf(oldMaster)} ${oldMaster.ip} ${oldMaster.port} @ ${outputs.masterName} ${newMaster.ip} ${newMaster.port}`;
+            await waitFor(
+                "a Sentinel to mark the old master down as a replica of the new one",
+                async () => {
+                    const logs = await Promise.all(outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])));
+                    return logs.some((log) => log.includes(`+sdown ${oldMasterAsReplica}`)) || undefined;
+                },
+                30_000,
+            ).catch(unpauseOnFailure);
+
+            const unpausedAt = Date.now();
+            await docker.getContainer(oldMaster.name).unpause();
+            await waitFor(
+                `${oldMaster.name} to replicate ${newMaster.name}`,
+                async () => (await isReplicaOf(probe, oldMaster, addressOf(newMaster))) || undefined,
+                60_000,
+            );
+            const rejoinedLog = await waitFor(
+                `${oldMaster.name} to finish catching up (partial resync, or full sync and AOF rewrite)`,
+                async () => {
+                    const log = await logSince(docker, oldMaster.name, marks[oldMaster.name]);
+                    const caughtUp =
+                        log.includes("Successful partial resynchronization with master") ||
+                        (log.includes("MASTER <-> REPLICA sync: Finished with success") &&
+                            log.includes("Background AOF rewrite finished successfully"));
+                    return caughtUp ? log : undefined;
+                },
+                60_000,
+            );
+            await data.write(probe, newMaster, "after-rejoin", 100, replicas.length);
+            const recoveryMs = Date.now() - unpausedAt;
+            expect(rejoinedLog.value).toContain("CONFIG REWRITE executed with success");
+            const sentinelLogsAfter = await Promise.all(
+                outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])),
+            );
+            expect(sentinelLogsAfter.some((log) => log.includes(`-sdown ${oldMasterAsReplica}`))).toBe(true);
+            expect(sentinelLogsAfter.some((log) => log.includes(`+convert-to-slave ${oldMasterAsReplica}`))).toBe(true);
+            await expectDataEverywhere();
+            const fullSync = rejoinedLog.value.includes("Background AOF rewrite finished successfully");
+            console.log(
+                `e2e drill: failover ${failover.elapsedMs} ms (pause ${oldMaster.name} -> Sentinels agree on ${newMaster.name}, down-after ${downAfterMilliseconds()} ms), ` +
+                    `recovery ${recoveryMs} ms (unpause -> ${oldMaster.name} replica of ${newMaster.name}, ${fullSync ? "full sync + AOF rewrite" : "partial resync"}, all replicas acknowledge), ` +
+                    `${data.size} confirmed keys on every node`,
+            );
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "replacing the old master's container (same volume and files) brings it back as a replica of the current master, never a second master",
+        async () => {
+            const master = await currentMaster();
+            const oldMaster = outputs.redisNodes[0];
+            expect(master.name).not.toBe(oldMaster.name);
+            await data.write(probe, master, "before-replace", 100, outputs.redisNodes.length - 1);
+            await replaceKeepingLog(oldMaster.name);
+            expect(await containerLog(docker, oldMaster.name)).toContain(`using the Sentinels' master ${addressOf(master)}`);
+            await waitFor(
+                `${oldMaster.name} to replicate ${master.name}`,
+                async () => (await isReplicaOf(probe, oldMaster, addressOf(master))) || undefined,
+                60_000,
+            );
+            expect(await nodesClaimingMaster(probe, outputs)).toEqual([master.name]);
+            expect((await currentMaster()).name).toBe(master.name);
+            await expectDataEverywhere();
+        },
+        3 * 60_000,
+    );
+
+    test(
+        "recreating the Sentinels one at a time keeps the current master",
+        async () => {
+            const master = await currentMaster();
+            for (const sentinel of outputs.sentinelNodes) {
+                await replaceKeepingLog(sentinel.name);
+                await waitFor(
+                    `the recreated ${sentinel.name} to monitor ${master.name} with its peers`,
+                    async () => {
+                        const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
+                        const field = (key: string) => fields[fields.indexOf(key) + 1];
+                        return `${field("ip")}:${field("port")}` === addressOf(master) &&
+                            Number(field("num-other-sentinels")) === outputs.sentinelNodes.length - 1 &&
+                            Number(field("num-slaves")) === outputs.redisNodes.length - 1
+                            ? true
+                            : undefined;
+                    },
+                    60_000,
+                );
+                expect(await agreedMaster(probe, outputs)).toBe(addressOf(master));
+                expect(await nodesClaimingMaster(probe, outputs)).toEqual([master.name]);
+            }
+            await data.write(probe, master, "after-sentinels", 100, outputs.redisNodes.length - 1);
+            await expectDataEverywhere();
+        },
+        5 * 60_000,
+    );
+
+    test(
+        "restarting every container at once re-forms the cluster with no confirmed data lost",
+        async () => {
+            const names = cluster.deployer.containerNames;
+            await Promise.all(names.map((name) => docker.getContainer(name).restart()));
+            await waitFor(
+                "every container to be healthy again",
+                async () => {
+                    const states = await Promise.all(
+                        names.map(async (name) => (await docker.getContainer(name).inspect()).State.Health?.Status),
+                    );
+                    return states.every((state) => state === "healthy") || undefined;
+                },
+                120_000,
+                500,
+            );
+            const master = (
+                await waitFor(
+                    "exactly one master, agreed by every Sentinel",
+                    async () => {
+                        const agreed = await agreedMaster(probe, outputs);
+                        const claiming = await nodesClaimingMaster(probe, outputs);
+                        return agreed !== undefined && claiming.length === 1 && claiming[0] === node(agreed).name
+                            ? node(agreed)
+                            : undefined;
+                    },
+                    90_000,
+                )
+            ).value;
+            for (const replica of outputs.redisNodes.filter((redis) => redis.name !== master.name)) {
+                await waitFor(
+                    `${replica.name} to replicate ${master.name}`,
+                    async () => (await isReplicaOf(probe, replica, addressOf(master))) || undefined,
+                    60_000,
+                );
+            }
+            await expectDataEverywhere();
+            await data.write(probe, master, "after-restart", 100, outputs.redisNodes.length - 1);
+            await expectDataEverywhere();
+        },
+        5 * 60_000,
+    );
+
+    test("no Redis or Sentinel log reports an unwritable config, a permission error, a busy file or a missing ACL right", async () => {
+        const logs = [
+            ...removedLogs,
+            ...(await Promise.all(
+                cluster.deployer.containerNames.map(async (name) => ({ name, log: await containerLog(docker, name) })),
+            )),
+        ];
+        const offending = logs.flatMap(({ name, log }) =>
+            log
+                .split("\n")
+                .filter((line) => forbiddenLogLines.test(line))
+                .map((line) => `${name}: ${line}`),
+        );
+        expect(offending).toEqual([]);
+    }, 60_000);
+});

@@ -1,0 +1,192 @@
+import Docker from "dockerode";
+import { ClusterOutputs } from "../docker/cluster";
+import { e2eLabel } from "../docker/deployer";
+import { Address, ClusterProbe, containerLog } from "../docker/probe";
+
+/** The result of a bounded poll: the value it waited for and how long that took. */
+export interface Waited<T> {
+    readonly value: T;
+    readonly elapsedMs: number;
+}
+
+/**
+ * Polls `check` every `intervalMs` until it returns a value (not undefined), for at most `timeoutMs`. A check that
+ * throws counts as "not yet" (a node restarting refuses connections); the last reason is in the timeout error.
+ */
+export async function waitFor<T>(
+    what: string,
+    check: () => Promise<T | undefined>,
+    timeoutMs: number,
+    intervalMs = 200,
+): Promise<Waited<T>> {
+    const started = Date.now();
+    let last = "no answer yet";
+    for (let attempt = 0; Date.now() - started <= timeoutMs; attempt++) {
+        try {
+            const value = await check();
+            if (value !== undefined) {
+                return { value, elapsedMs: Date.now() - started };
+            }
+        } catch (error) {
+            last = (error as Error).message;
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+}
+
+export type RedisNode = ClusterOutputs["redisNodes"][number];
+export type SentinelNode = ClusterOutputs["sentinelNodes"][number];
+
+export const addressOf = (node: Address) => `${node.ip}:${node.port}`;
+
+/** The fields of INFO replication, as a map. */
+export async function replicationInfo(probe: ClusterProbe, node: Address): Promise<Record<string, string>> {
+    const lines = await probe.cli("admin", node, "INFO", "replication");
+    return Object.fromEntries(
+        lines.filter((line) => line.includes(":")).map((line) => line.trim().split(":", 2) as [string, string]),
+    );
+}
+
+/** What one Sentinel answers for the master's address ("ip:port"). */
+export async function sentinelMaster(probe: ClusterProbe, sentinel: Address, masterName: string): Promise<string> {
+    const [ip, port] = await probe.cli("clientsentinel", sentinel, "SENTINEL", "get-master-addr-by-name", masterName);
+    return `${ip}:${port}`;
+}
+
+/** The master every Sentinel agrees on, or undefined while they disagree or one does not answer. */
+export async function agreedMaster(probe: ClusterProbe, outputs: ClusterOutputs): Promise<string | undefined> {
+    const answers = await Promise.all(
+        outputs.sentinelNodes.map((sentinel) => sentinelMaster(probe, sentinel, outputs.masterName)),
+    );
+    return answers.every((answer) => answer === answers[0]) ? answers[0] : undefined;
+}
+
+/** The Redis nodes that report themselves master right now (a node that does not answer is left out). */
+export async function nodesClaimingMaster(probe: ClusterProbe, outputs: ClusterOutputs): Promise<string[]> {
+    const roles = await Promise.all(
+        outputs.redisNodes.map(async (node) => ({
+            node,
+            role: (await probe.cli("admin", node, "ROLE").catch(() => ["unreachable"]))[0],
+        })),
+    );
+    return roles.filter(({ role }) => role === "master").map(({ node }) => node.name);
+}
+
+/** True once `node` is a replica of `master` with its link up. */
+export async function isReplicaOf(probe: ClusterProbe, node: Address, master: string): Promise<boolean> {
+    const info = await replicationInfo(probe, node);
+    return info.role === "slave" && `${info.master_host}:${info.master_port}` === master && info.master_link_status === "up";
+}
+
+/** Keys written and acknowledged by replicas (WAIT), with their values: what must survive every step. */
+export class ConfirmedData {
+    private readonly entries = new Map<string, string>();
+
+    /** Writes `count` keys as the application user on `master`, then WAITs for `replicas` acknowledgements. */
+    async write(probe: ClusterProbe, master: Address, phase: string, count: number, replicas: number): Promise<void> {
+        const batch = Array.from(
+            { length: count },
+            (_, index) => [`e2e:${phase}:${index}`, `${phase}-${index}-${Date.now()}`] as const,
+        );
+        const replies = await probe.pipeline("app", master, [
+            ...batch.map(([key, value]) => `SET ${key} ${value}`),
+            `WAIT ${replicas} 5000`,
+        ]);
+        const acknowledged = Number(replies[replies.length - 1]);
+        if (replies.slice(0, -1).some((reply) => reply !== "OK") || acknowledged < replicas) {
+            throw new Error(`writes of ${phase} not confirmed: ${acknowledged} of ${replicas} replicas acknowledged`);
+        }
+        for (const [key, value] of batch) {
+            this.entries.set(key, value);
+        }
+    }
+
+    get size(): number {
+        return this.entries.size;
+    }
+
+    /** The confirmed keys that `node` is missing or holds with another value (empty when it has them all). */
+    async missingOn(probe: ClusterProbe, node: Address): Promise<string[]> {
+        const keys = [...this.entries.keys()];
+        const missing: string[] = [];
+        for (let start = 0; start < keys.length; start += 200) {
+            const chunk = keys.slice(start, start + 200);
+            const values = await probe.cli("admin", node, "MGET", ...chunk);
+            chunk.forEach((key, index) => values[index] !== this.entries.get(key) && missing.push(key));
+        }
+        return missing;
+    }
+}
+
+/** The part of a container's log written after a mark taken with `logMark`. */
+export async function logSince(docker: Docker, name: string, mark: number): Promise<string> {
+    return (await containerLog(docker, name)).slice(mark);
+}
+
+export async function logMark(docker: Docker, name: string): Promise<number> {
+    return (await containerLog(docker, name)).length;
+}
+
+/**
+ * What a client program does, as a shell script for the seed's "another container on redisnet": ask the Sentinels
+ * (as clientsentinel) where the master is, then write and read there as the application user. Passwords come from
+ * the environment and go to redis-cli through REDISCLI_AUTH.
+ */
+const clientScript = `set -euo pipefail
+cli() { timeout 3 redis-cli --no-auth-warning --raw "$@"; }
+master=""
+for sentinel in $SENTINELS; do
+    answer=$(REDISCLI_AUTH="$CLIENTSENTINEL_PASSWORD" cli -h "\${sentinel%:*}" -p "\${sentinel##*:}" --user clientsentinel \\
+        SENTINEL get-master-addr-by-name "$MASTER_NAME" | paste -sd: -) || continue
+    if [[ "$answer" =~ ^[0-9.]+:[0-9]+$ ]]; then master="$answer"; break; fi
+done
+[[ -n "$master" ]] || { echo "no Sentinel answered"; exit 1; }
+echo "master=$master"
+app() { REDISCLI_AUTH="$APP_PASSWORD" cli -h "\${master%:*}" -p "\${master##*:}" --user "$APP_USER" "$@"; }
+echo "set=$(app SET e2e:client:greeting hello-from-client)"
+echo "get=$(app GET e2e:client:greeting)"
+`;
+
+/** Runs the client script in its own container on the cluster's network at `ip`; returns its log once it has exited 0. */
+export async function runClientContainer(
+    docker: Docker,
+    imageId: string,
+    outputs: ClusterOutputs,
+    ip: string,
+): Promise<Waited<string>> {
+    const started = Date.now();
+    const container = await docker.createContainer({
+        name: "e2e-client",
+        Image: imageId,
+        Entrypoint: ["bash", "-c", clientScript],
+        Env: [
+            `SENTINELS=${outputs.sentinelNodes.map(addressOf).join(" ")}`,
+            `MASTER_NAME=${outputs.masterName}`,
+            `APP_USER=${outputs.appUser}`,
+            `CLIENTSENTINEL_PASSWORD=${outputs.passwords.clientsentinel}`,
+            `APP_PASSWORD=${outputs.passwords.app}`,
+        ],
+        Labels: { [e2eLabel]: "true" },
+        HostConfig: { NetworkMode: outputs.network },
+        NetworkingConfig: { EndpointsConfig: { [outputs.network]: { IPAMConfig: { IPv4Address: ip } } } },
+    });
+    try {
+        await container.start();
+        const exited = await waitFor(
+            "the client container to exit",
+            async () => {
+                const { State } = await container.inspect();
+                return State.Running ? undefined : State.ExitCode;
+            },
+            30_000,
+        );
+        const log = await containerLog(docker, "e2e-client");
+        if (exited.value !== 0) {
+            throw new Error(`the client container exited ${exited.value}:\n${log}`);
+        }
+        return { value: log, elapsedMs: Date.now() - started };
+    } finally {
+        await container.remove({ force: true });
+    }
+}
