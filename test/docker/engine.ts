@@ -5,7 +5,7 @@ import Docker from "dockerode";
 export const connectEngine = (): Docker => new Docker();
 
 /** Whether a test run must fail, rather than skip, when there is no engine. */
-export const engineRequired = (): boolean => Boolean(process.env.CI);
+export const engineRequired = (): boolean => ![undefined, "", "0", "false"].includes(process.env.CI);
 
 /**
  * Checks synchronously (jest decides whether to skip while it collects tests) that an engine answers.
@@ -22,7 +22,7 @@ export function engineUnavailableReason(): string | undefined {
             : `no Docker engine answers: ${(probe.stderr || probe.stdout).trim().split("\n")[0]}`;
     if (engineRequired()) {
         throw new Error(
-            `${reason}. CI is set, so the end-to-end tests must run: install docker.io and start dockerd (see .ci/run).`,
+            `${reason} - CI is set, so the end-to-end tests must run: install docker.io and start dockerd (see .ci/run)`,
         );
     }
     return reason;

@@ -270,6 +270,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             const master = await currentMaster();
             for (const sentinel of outputs.sentinelNodes) {
                 await replaceKeepingLog(sentinel.name);
+                expect(await containerLog(docker, sentinel.name)).toContain(`using the Sentinels' master ${addressOf(master)}`);
                 await waitFor(
                     `the recreated ${sentinel.name} to monitor ${master.name} with its peers`,
                     async () => {
