@@ -50,7 +50,11 @@ export const sentinelToRedisCommands = [
     "+script|kill",
 ] as const;
 
-/** What a Sentinel-aware client may ask a Sentinel: discovery only, never SET, FAILOVER, CONFIG or ACL. */
+/**
+ * What a Sentinel-aware client may ask a Sentinel: discovery only, never SET, FAILOVER, CONFIG or ACL.
+ * SUBSCRIBE/PSUBSCRIBE let clients hear of a failover at once (ioredis `failoverDetector` subscribes to
+ * +switch-master; node-redis PSUBSCRIBEs to six event patterns); without them they stay on a dead master.
+ */
 export const clientToSentinelCommands = [
     "+auth",
     "+client|getname",
@@ -66,7 +70,16 @@ export const clientToSentinelCommands = [
     "+sentinel|myid",
     "+sentinel|replicas",
     "+sentinel|sentinels",
+    "+subscribe",
+    "+psubscribe",
 ] as const;
+
+/**
+ * The Sentinel channels a client may subscribe to: all of them. A Sentinel's channels carry only its events
+ * (addresses and states that SENTINEL MASTER/REPLICAS already show), and clients cannot PUBLISH. A narrower list
+ * would have to repeat each library's exact PSUBSCRIBE patterns, which ACLs compare literally.
+ */
+export const clientToSentinelChannels = ["&*"] as const;
 
 /** Builds the Redis-side profiles, keyed by user name; the application user's name and rules come from stack config. */
 export function redisAclProfiles(appUser: { readonly name: string; readonly rules: string }): Record<string, AclProfile> {
@@ -102,7 +115,7 @@ export const sentinelAclProfiles: Readonly<Record<string, AclProfile>> = {
     },
     clientsentinel: {
         principal: "clientsentinel",
-        rules: ["-@all", ...clientToSentinelCommands],
+        rules: ["-@all", ...clientToSentinelChannels, ...clientToSentinelCommands],
         purpose: "clients ask the Sentinels where the master is",
     },
 };

@@ -108,7 +108,7 @@ describe("sentinel.conf", () => {
             "user default off resetpass resetkeys resetchannels -@all",
             `user admin on ${hash("admin")} ~* &* +@all`,
             `user sentinelsentinel on ${hash("sentinelsentinel")} &* +@all`,
-            `user clientsentinel on ${hash("clientsentinel")} -@all +auth +client|getname +client|id +client|setname +command +hello +ping +role +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|myid +sentinel|replicas +sentinel|sentinels`,
+            `user clientsentinel on ${hash("clientsentinel")} -@all &* +auth +client|getname +client|id +client|setname +command +hello +ping +role +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|myid +sentinel|replicas +sentinel|sentinels +subscribe +psubscribe`,
         ]);
     });
 
