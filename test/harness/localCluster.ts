@@ -80,6 +80,11 @@ export interface LocalCluster {
     passwordOf(user: string): string;
     /** A connection to a node as `user` (default admin; null: no AUTH), closed by stop(). No retries, 2 s command timeout. */
     connect(name: string, user?: string | null): Redis;
+    /**
+     * Runs `run` on a fresh connection that is closed afterwards: for polls, since a Sentinel's reconfiguration
+     * kills a node's normal connections (CLIENT KILL TYPE normal).
+     */
+    withConnection<T>(name: string, run: (client: Redis) => Promise<T>, user?: string | null): Promise<T>;
     /** The master address ("ip:port") each Sentinel reports, undefined where one does not answer. */
     mastersSeenBySentinels(): Promise<(string | undefined)[]>;
     /** SIGSTOP, like `docker compose pause`. */
@@ -282,8 +287,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         return client;
     };
 
-    const oneShot = async <T>(name: string, run: (client: Redis) => Promise<T>): Promise<T> => {
-        const client = connect(name);
+    const oneShot = async <T>(name: string, run: (client: Redis) => Promise<T>, user: string | null = "admin"): Promise<T> => {
+        const client = connect(name, user);
         try {
             return await run(client);
         } finally {
@@ -422,6 +427,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
             return password;
         },
         connect,
+        withConnection: oneShot,
         mastersSeenBySentinels: () =>
             Promise.all(
                 sentinelNodes.map((sentinel) =>

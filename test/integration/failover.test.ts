@@ -1,0 +1,269 @@
+/**
+ * The seed's failover walk-through, automated on real processes with the program's default Sentinel timing:
+ * freeze the master (SIGSTOP, like `docker compose pause`), let the Sentinels elect a new master while a WAIT-confirmed
+ * writer and two Sentinel-aware client libraries keep writing, then thaw the old master and watch it rejoin.
+ * The tests run in order and share one cluster: each checks one step of the same failover.
+ */
+import * as fs from "fs";
+import Redis from "ioredis";
+import { ioredisSentinelClient, nodeRedisSentinelClient } from "../harness/clients";
+import { LocalCluster, LocalNode, startLocalCluster } from "../harness/localCluster";
+import { longestOutage, recordSentinelEvents, SentinelEventRecorder, startWriter, Writer } from "../harness/observers";
+import { pollUntil, withTimeout } from "../harness/poll";
+
+/** Errors that the seed lists as signs of a Sentinel or Redis that cannot save its configuration. */
+const configSaveErrors = [
+    /Permission denied/,
+    /not writable/,
+    /Device or resource busy/,
+    /WARNING: Sentinel was not able to save/,
+];
+/** How much longer than the Sentinels' failover a client may be unable to write. */
+const clientOutageSlackMs = 1500;
+
+const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
+
+describe("failover on real processes: Sentinels, writers and client libraries", () => {
+    let cluster: LocalCluster;
+    let sentinelEvents: SentinelEventRecorder;
+    let ioredisClient: Redis;
+    let nodeRedisClient: ReturnType<typeof nodeRedisSentinelClient>;
+    let waitClient: Redis;
+    const writers: Writer[] = [];
+    const confirmedKeys: string[] = [];
+    const timings: Record<string, number> = {};
+    let oldMaster: LocalNode;
+    let newMaster: LocalNode;
+    let freezeAt = 0;
+
+    /** true once `node` replicates from the new master with its link up (a fresh connection per call). */
+    const followsNewMaster = (node: LocalNode) =>
+        cluster.withConnection(node.name, async (admin) => {
+            const info = await admin.info("replication");
+            return infoField(info, "master_port") === `${newMaster.port}` && infoField(info, "master_link_status") === "up"
+                ? true
+                : undefined;
+        });
+
+    beforeAll(async () => {
+        cluster = await startLocalCluster();
+        sentinelEvents = await recordSentinelEvents(cluster);
+        oldMaster = cluster.redisNodes[0];
+    }, 30000);
+
+    afterAll(async () => {
+        await Promise.all(writers.map((writer) => writer.stop()));
+        sentinelEvents?.stop();
+        ioredisClient?.disconnect();
+        waitClient?.disconnect();
+        await nodeRedisClient?.destroy().catch(() => undefined);
+        await cluster?.stop();
+        if (Object.keys(timings).length) {
+            const summary = Object.entries(timings).map(([what, ms]) => `${what}=${ms}ms`);
+            console.log(
+                `failover summary (down-after ${cluster.settings.topology.downAfterMilliseconds} ms): ${summary.join(" ")}`,
+            );
+        }
+    }, 30000);
+
+    test("ioredis and node-redis connect through the Sentinels as the application user, write and read", async () => {
+        const description = cluster.description();
+        ioredisClient = await ioredisSentinelClient(description);
+        waitClient = await ioredisSentinelClient(description);
+        nodeRedisClient = nodeRedisSentinelClient(description);
+        await withTimeout("node-redis to connect through the Sentinels", nodeRedisClient.connect(), 10000);
+
+        await ioredisClient.set("clients:ioredis", "1");
+        await nodeRedisClient.set("clients:node-redis", "1");
+        expect(await ioredisClient.get("clients:node-redis")).toBe("1");
+        expect(await nodeRedisClient.get("clients:ioredis")).toBe("1");
+    }, 20000);
+
+    test("writers run: plain writes through both libraries, and writes confirmed with WAIT 1", async () => {
+        writers.push(
+            startWriter("ioredis", async (sequence) => (await ioredisClient.set(`ioredis:${sequence}`, sequence)) === "OK"),
+        );
+        writers.push(
+            startWriter(
+                "node-redis",
+                async (sequence) => (await nodeRedisClient.set(`node-redis:${sequence}`, `${sequence}`)) === "OK",
+            ),
+        );
+        // A write counts as acknowledged only when WAIT saw a replica take it on the same connection as the SET:
+        // after a reconnect WAIT would answer for a connection that wrote nothing.
+        let connection = 0;
+        waitClient.on("connect", () => connection++);
+        writers.push(
+            startWriter("wait", async (sequence) => {
+                const key = `ack:${sequence}`;
+                const before = connection;
+                const results = await waitClient.pipeline().set(key, `${sequence}`).wait(1, 1000).exec();
+                const acknowledged = results !== null && results.every(([error]) => !error) && Number(results[1][1]) >= 1;
+                if (acknowledged && connection === before) {
+                    confirmedKeys.push(key);
+                    return true;
+                }
+                return false;
+            }),
+        );
+        await pollUntil(
+            "every writer to have written",
+            async () => (writers.every((writer) => writer.successes.length >= 10) ? true : undefined),
+            {
+                timeoutMs: 10000,
+            },
+        );
+    }, 15000);
+
+    test("after the master is frozen, every Sentinel agrees on a new master and announces +switch-master", async () => {
+        freezeAt = Date.now();
+        cluster.freeze(oldMaster.name);
+        const oldAddress = `${oldMaster.ip}:${oldMaster.port}`;
+        const agreed = await pollUntil(
+            "every Sentinel to report the same new master",
+            async () => {
+                const seen = await cluster.mastersSeenBySentinels();
+                return seen.every((address) => address !== undefined && address !== oldAddress && address === seen[0])
+                    ? seen[0]
+                    : undefined;
+            },
+            { timeoutMs: 40000, intervalMs: 50 },
+        );
+        timings.sentinelsAgree = Date.now() - freezeAt;
+        newMaster = cluster.nodeAt(agreed as string);
+        // The failover ends when every Sentinel has announced +switch-master. The others do so as soon as the leader's
+        // hello reaches them; the leader itself only at +failover-end, once it has reconfigured the replicas, and until
+        // then it reports the failover as in progress to clients that ask it (SENTINEL MASTER).
+        const switches = await pollUntil(
+            "+switch-master from every Sentinel",
+            async () => {
+                const times = cluster.sentinelNodes.map(
+                    (sentinel) =>
+                        sentinelEvents.events.find(
+                            (event) =>
+                                event.sentinel === sentinel.name && event.channel === "+switch-master" && event.at >= freezeAt,
+                        )?.at,
+                );
+                return times.every((at) => at !== undefined) ? (times as number[]) : undefined;
+            },
+            { timeoutMs: 40000, intervalMs: 50 },
+        );
+        timings.odown = (sentinelEvents.firstAt("+odown", freezeAt) ?? Number.NaN) - freezeAt;
+        timings.promoted = (sentinelEvents.firstAt("+promoted-slave", freezeAt) ?? Number.NaN) - freezeAt;
+        timings.firstSwitchMaster = Math.min(...switches) - freezeAt;
+        timings.failover = Math.max(...switches) - freezeAt;
+        expect(newMaster.name).not.toBe(oldMaster.name);
+    }, 90000);
+
+    test("the other replica follows the new master and saved it with CONFIG REWRITE", async () => {
+        const other = cluster.redisNodes.find((node) => node !== oldMaster && node !== newMaster) as LocalNode;
+        await pollUntil(`${other.name} to replicate from ${newMaster.name}`, () => followsNewMaster(other), { timeoutMs: 20000 });
+        expect(fs.readFileSync(other.runtimeConf, "utf8")).toMatch(
+            new RegExp(`^replicaof ${newMaster.ip.replace(/\./g, "\\.")} ${newMaster.port}$`, "m"),
+        );
+        expect(cluster.logs(other.name)).toMatch(/CONFIG REWRITE executed with success/);
+        expect(fs.readFileSync(newMaster.runtimeConf, "utf8")).not.toMatch(/^replicaof /m);
+        expect(cluster.logs(newMaster.name)).toMatch(/CONFIG REWRITE executed with success/);
+    }, 30000);
+
+    test("each client writes again within 1.5 s of the end of the Sentinels' failover", async () => {
+        await pollUntil(
+            "every writer to write to the new master",
+            async () =>
+                writers.every((writer) => writer.successes.some((at) => at > freezeAt + timings.failover)) ? true : undefined,
+            { timeoutMs: 20000 },
+        );
+        const boundMs = timings.failover + clientOutageSlackMs;
+        for (const writer of writers) {
+            const outageMs = longestOutage(writer.successes, freezeAt);
+            timings[`${writer.name}Outage`] = outageMs;
+            const firstAfter = (writer.successes.find((at) => at > freezeAt) ?? Number.NaN) - freezeAt;
+            const failures = writer.failureLog
+                .filter(({ at }) => at >= freezeAt)
+                .map(({ at, message }) => `+${at - freezeAt}ms ${message}`);
+            const sentinelTimeline = sentinelEvents.events
+                .filter((event) => event.at >= freezeAt)
+                .map((event) => `+${event.at - freezeAt}ms ${event.sentinel} ${event.channel}`);
+            const report = {
+                writer: writer.name,
+                outageMs,
+                boundMs,
+                firstAfter,
+                failures: failures.slice(0, 10),
+                sentinelTimeline,
+            };
+            expect({ ...report, withinBound: outageMs <= boundMs }).toEqual({ ...report, withinBound: true });
+        }
+    }, 30000);
+
+    test("no acknowledged write is lost: every WAIT-confirmed key is on the new master", async () => {
+        await writers.find((writer) => writer.name === "wait")?.stop();
+        expect(confirmedKeys.length).toBeGreaterThan(10);
+        const admin = cluster.connect(newMaster.name);
+        const missing: string[] = [];
+        for (let index = 0; index < confirmedKeys.length; index += 500) {
+            const keys = confirmedKeys.slice(index, index + 500);
+            const values = await admin.mget(...keys);
+            keys.forEach((key, at) => values[at] === null && missing.push(key));
+        }
+        admin.disconnect();
+        expect(missing).toEqual([]);
+    }, 20000);
+
+    test("the thawed old master refuses writes while it is isolated (min-replicas-to-write)", async () => {
+        cluster.thaw(oldMaster.name);
+        timings.thawAt = Date.now() - freezeAt;
+        const client = cluster.connect(oldMaster.name, cluster.appUser);
+        const role = ((await client.call("ROLE")) as unknown[])[0];
+        const reply = await client.set("isolated:write", "lost?").catch((error: Error) => error.message);
+        client.disconnect();
+        expect({ role, reply }).toEqual({ role: "master", reply: expect.stringMatching(/^NOREPLICAS/) });
+    }, 10000);
+
+    test("the old master is converted to a replica of the new master and catches up", async () => {
+        const thawedAt = Date.now();
+        await pollUntil(`${oldMaster.name} to replicate from ${newMaster.name}`, () => followsNewMaster(oldMaster), {
+            timeoutMs: 40000,
+        });
+        timings.rejoin = Date.now() - thawedAt;
+        const admin = cluster.connect(oldMaster.name);
+        const writer = cluster.connect(newMaster.name, cluster.appUser);
+        await writer.set("after:rejoin", "1");
+        expect(await writer.wait(2, 5000)).toBe(2);
+        writer.disconnect();
+        expect(await admin.get("after:rejoin")).toBe("1");
+        expect(await admin.get("isolated:write")).toBeNull();
+        admin.disconnect();
+        expect(sentinelEvents.events.some((event) => event.channel === "+convert-to-slave")).toBe(true);
+        expect(fs.readFileSync(oldMaster.runtimeConf, "utf8")).toMatch(
+            new RegExp(`^replicaof ${newMaster.ip.replace(/\./g, "\\.")} ${newMaster.port}$`, "m"),
+        );
+    }, 50000);
+
+    test("no Sentinel or Redis node logged a permission or config-save error", () => {
+        for (const node of [...cluster.sentinelNodes, ...cluster.redisNodes]) {
+            const problems = cluster
+                .logs(node.name)
+                .split("\n")
+                .filter((line) => configSaveErrors.some((pattern) => pattern.test(line)));
+            expect({ node: node.name, problems }).toEqual({ node: node.name, problems: [] });
+        }
+    });
+
+    test("no ACL denial on any Sentinel or Redis node after the clients' failover", async () => {
+        await Promise.all(writers.map((writer) => writer.stop()));
+        for (const node of [...cluster.sentinelNodes, ...cluster.redisNodes]) {
+            const admin = cluster.connect(node.name);
+            const entries = (await admin.call("ACL", "LOG")) as unknown[][];
+            admin.disconnect();
+            const denials = entries.map((entry) => {
+                const fields = new Map<string, unknown>();
+                for (let index = 0; index + 1 < entry.length; index += 2) {
+                    fields.set(String(entry[index]), entry[index + 1]);
+                }
+                return `${fields.get("username")} ${fields.get("reason")} ${fields.get("object")} x${fields.get("count")}`;
+            });
+            expect({ node: node.name, denials }).toEqual({ node: node.name, denials: [] });
+        }
+    });
+});
