@@ -279,6 +279,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
             retryStrategy: () => null,
             connectTimeout: 2000,
             commandTimeout: 2000,
+            // disconnect() waits this long for a frozen or dead server to close the socket (default 2000 ms).
+            disconnectTimeout: 200,
             disableClientInfo: true,
         });
         client.on("error", () => undefined);
