@@ -69,17 +69,132 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             );
         }
     };
-    /** The Sentinels' down-after-milliseconds, from a rendered sentinel.conf (a line without secrets). */
-    const downAfterMilliseconds = () => {
+    /** A per-master Sentinel setting in milliseconds, from a rendered sentinel.conf (these lines carry no secret). */
+    const sentinelTiming = (setting: "down-after-milliseconds" | "failover-timeout"): number => {
         const sentinel = cluster.program.one("docker:index/container:Container", outputs.sentinelNodes[0].name);
         const conf = (sentinel.inputs.uploads as { file: string; content: string }[]).find((upload) =>
             upload.file.endsWith("sentinel.conf"),
         );
-        return conf?.content.match(/^sentinel down-after-milliseconds \S+ (\d+)$/m)?.[1] ?? "?";
+        const value = conf?.content.match(new RegExp(`^sentinel ${setting} \\S+ (\\d+)$`, "m"))?.[1];
+        if (value === undefined) {
+            throw new Error(`no sentinel ${setting} line in the rendered sentinel.conf`);
+        }
+        return Number(value);
     };
     const replaceKeepingLog = async (name: string) => {
         removedLogs.push({ name, log: await containerLog(docker, name) });
         await cluster.deployer.replace(name);
+    };
+
+    /**
+     * The seed's failover walk-through, checked: pause the master, the Sentinels mark it down and elect a new one, the
+     * other replica follows (CONFIG REWRITE), unpause, the old master is converted and catches up. Returns the timings.
+     */
+    const failoverDrill = async (oldMaster: RedisNode, phase: string): Promise<string> => {
+        const replicas = outputs.redisNodes.filter((redis) => redis.name !== oldMaster.name);
+        await data.write(probe, oldMaster, `${phase}-before-failover`, 200, replicas.length);
+        const marks = Object.fromEntries(
+            await Promise.all(
+                [...outputs.redisNodes, ...outputs.sentinelNodes].map(
+                    async ({ name }) => [name, await logMark(docker, name)] as const,
+                ),
+            ),
+        );
+
+        const paused = docker.getContainer(oldMaster.name);
+        await paused.pause();
+        // A failure below must not leave the node frozen for the steps after this one.
+        const unpauseOnFailure = async (error: unknown) => {
+            await paused.unpause().catch(() => undefined);
+            throw error;
+        };
+        const failover = await waitFor(
+            "the Sentinels to agree on a new master that has taken the role",
+            async () => {
+                const agreed = await agreedMaster(probe, outputs);
+                if (agreed === addressOf(oldMaster)) {
+                    throw new Error(`the Sentinels still agree on ${oldMaster.name}`);
+                }
+                const role = (await probe.cli("admin", node(agreed), "ROLE"))[0];
+                if (role !== "master") {
+                    throw new Error(`the Sentinels name ${node(agreed).name}, which is still ${role}`);
+                }
+                return node(agreed);
+            },
+            // A Sentinel that finds no replica with fresh INFO aborts and retries after 2 x failover-timeout.
+            sentinelTiming("down-after-milliseconds") + 2 * sentinelTiming("failover-timeout") + 20_000,
+        ).catch(unpauseOnFailure);
+        const newMaster = failover.value;
+        const follower = replicas.find((replica) => replica.name !== newMaster.name)!;
+        await waitFor(
+            `${follower.name} to replicate ${newMaster.name}`,
+            async () => (await isReplicaOf(probe, follower, addressOf(newMaster))) || undefined,
+            30_000,
+        ).catch(unpauseOnFailure);
+        const oldMasterEvent = `master ${outputs.masterName} ${oldMaster.ip} ${oldMaster.port}`;
+        const switched = `+switch-master ${outputs.masterName} ${oldMaster.ip} ${oldMaster.port} ${newMaster.ip} ${newMaster.port}`;
+        const sentinelLogs = await waitFor(
+            "every Sentinel to log the switch to the new master",
+            async () => {
+                const logs = await Promise.all(outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])));
+                return logs.every((log) => log.includes(switched)) ? logs : undefined;
+            },
+            30_000,
+        ).catch(unpauseOnFailure);
+        for (const log of sentinelLogs.value) {
+            expect(log).toContain(`+sdown ${oldMasterEvent}`);
+        }
+        expect(sentinelLogs.value.some((log) => log.includes(`+odown ${oldMasterEvent}`))).toBe(true);
+        const followerLog = await logSince(docker, follower.name, marks[follower.name]);
+        expect(followerLog).toContain(`Connecting to MASTER ${addressOf(newMaster)}`);
+        expect(followerLog).toContain("CONFIG REWRITE executed with success");
+        await data.write(probe, newMaster, `${phase}-during-outage`, 100, 1).catch(unpauseOnFailure);
+        // As in the seed's walk-through: the Sentinels now list the old master as a replica of the new one, and down.
+        const oldMasterAsReplica = `slave ${addressOf(oldMaster)} ${oldMaster.ip} ${oldMaster.port} @ ${outputs.masterName} ${newMaster.ip} ${newMaster.port}`;
+        await waitFor(
+            "a Sentinel to mark the old master down as a replica of the new one",
+            async () => {
+                const logs = await Promise.all(outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])));
+                return logs.some((log) => log.includes(`+sdown ${oldMasterAsReplica}`)) || undefined;
+            },
+            30_000,
+        ).catch(unpauseOnFailure);
+
+        const unpausedAt = Date.now();
+        await docker.getContainer(oldMaster.name).unpause();
+        await waitFor(
+            `${oldMaster.name} to replicate ${newMaster.name}`,
+            async () => (await isReplicaOf(probe, oldMaster, addressOf(newMaster))) || undefined,
+            60_000,
+        );
+        const rejoinedLog = await waitFor(
+            `${oldMaster.name} to finish catching up (partial resync, or full sync and AOF rewrite)`,
+            async () => {
+                const log = await logSince(docker, oldMaster.name, marks[oldMaster.name]);
+                const caughtUp =
+                    log.includes("Successful partial resynchronization with master") ||
+                    (log.includes("MASTER <-> REPLICA sync: Finished with success") &&
+                        log.includes("Background AOF rewrite finished successfully"));
+                return caughtUp ? log : undefined;
+            },
+            60_000,
+        );
+        await data.write(probe, newMaster, `${phase}-after-rejoin`, 100, replicas.length);
+        const recoveryMs = Date.now() - unpausedAt;
+        expect(rejoinedLog.value).toContain("CONFIG REWRITE executed with success");
+        const sentinelLogsAfter = await Promise.all(outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])));
+        expect(sentinelLogsAfter.some((log) => log.includes(`-sdown ${oldMasterAsReplica}`))).toBe(true);
+        expect(sentinelLogsAfter.some((log) => log.includes(`+convert-to-slave ${oldMasterAsReplica}`))).toBe(true);
+        await expectDataEverywhere();
+        const fullSync = rejoinedLog.value.includes("Background AOF rewrite finished successfully");
+        const aborted = sentinelLogsAfter.join("").split(`-failover-abort-no-good-slave ${oldMasterEvent}`).length - 1;
+        return (
+            `failover ${failover.elapsedMs} ms (pause ${oldMaster.name} -> Sentinels agree on ${newMaster.name}, down-after ${sentinelTiming("down-after-milliseconds")} ms` +
+            (aborted > 0 ? `, ${aborted} attempt(s) aborted with no good replica, retried after 2 x failover-timeout` : "") +
+            "), " +
+            `recovery ${recoveryMs} ms (unpause -> ${oldMaster.name} replica of ${newMaster.name}, ${fullSync ? "full sync + AOF rewrite" : "partial resync"}, all replicas acknowledge), ` +
+            `${data.size} confirmed keys on every node`
+        );
     };
 
     beforeAll(async () => {
@@ -90,6 +205,10 @@ describeWithEngine("the cluster on a real Docker engine", () => {
     }, 8 * 60_000);
 
     afterAll(async () => {
+        if (process.env.E2E_KEEP) {
+            console.log("e2e: E2E_KEEP is set, leaving the cluster up for inspection; npm run e2e:down removes it");
+            return;
+        }
         const removed = await removeLabelled(connectEngine());
         console.log(`e2e: removed ${removed.length} containers, networks and volumes`);
     }, 120_000);
@@ -140,105 +259,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
     test(
         "failover drill: pausing the master elects a new one, the other replica follows, and the old master rejoins as a replica",
         async () => {
-            const [oldMaster] = outputs.redisNodes;
-            const replicas = outputs.redisNodes.slice(1);
-            await data.write(probe, oldMaster, "before-failover", 200, replicas.length);
-            const marks = Object.fromEntries(
-                await Promise.all(
-                    [...outputs.redisNodes, ...outputs.sentinelNodes].map(
-                        async ({ name }) => [name, await logMark(docker, name)] as const,
-                    ),
-                ),
-            );
-
-            const paused = docker.getContainer(oldMaster.name);
-            await paused.pause();
-            // A failure below must not leave the node frozen for the steps after this one.
-            const unpauseOnFailure = async (error: unknown) => {
-                await paused.unpause().catch(() => undefined);
-                throw error;
-            };
-            const failover = await waitFor(
-                "the Sentinels to agree on a new master that has taken the role",
-                async () => {
-                    const agreed = await agreedMaster(probe, outputs);
-                    if (agreed === undefined || agreed === addressOf(oldMaster)) {
-                        return undefined;
-                    }
-                    return (await probe.cli("admin", node(agreed), "ROLE"))[0] === "master" ? node(agreed) : undefined;
-                },
-                60_000,
-            ).catch(unpauseOnFailure);
-            const newMaster = failover.value;
-            const follower = replicas.find((replica) => replica.name !== newMaster.name)!;
-            await waitFor(
-                `${follower.name} to replicate ${newMaster.name}`,
-                async () => (await isReplicaOf(probe, follower, addressOf(newMaster))) || undefined,
-                30_000,
-            ).catch(unpauseOnFailure);
-            const oldMasterEvent = `master ${outputs.masterName} ${oldMaster.ip} ${oldMaster.port}`;
-            const switched = `+switch-master ${outputs.masterName} ${oldMaster.ip} ${oldMaster.port} ${newMaster.ip} ${newMaster.port}`;
-            const sentinelLogs = await waitFor(
-                "every Sentinel to log the switch to the new master",
-                async () => {
-                    const logs = await Promise.all(outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])));
-                    return logs.every((log) => log.includes(switched)) ? logs : undefined;
-                },
-                30_000,
-            ).catch(unpauseOnFailure);
-            for (const log of sentinelLogs.value) {
-                expect(log).toContain(`+sdown ${oldMasterEvent}`);
-            }
-            expect(sentinelLogs.value.some((log) => log.includes(`+odown ${oldMasterEvent}`))).toBe(true);
-            const followerLog = await logSince(docker, follower.name, marks[follower.name]);
-            expect(followerLog).toContain(`Connecting to MASTER ${addressOf(newMaster)}`);
-            expect(followerLog).toContain("CONFIG REWRITE executed with success");
-            await data.write(probe, newMaster, "during-outage", 100, 1).catch(unpauseOnFailure);
-            // As in the seed's walk-through: the Sentinels now list the old master as a replica of the new one, and down.
-            const oldMasterAsReplica = `slave ${addressOf(oldMaster)} ${oldMaster.ip} ${oldMaster.port} @ ${outputs.masterName} ${newMaster.ip} ${newMaster.port}`;
-            await waitFor(
-                "a Sentinel to mark the old master down as a replica of the new one",
-                async () => {
-                    const logs = await Promise.all(outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])));
-                    return logs.some((log) => log.includes(`+sdown ${oldMasterAsReplica}`)) || undefined;
-                },
-                30_000,
-            ).catch(unpauseOnFailure);
-
-            const unpausedAt = Date.now();
-            await docker.getContainer(oldMaster.name).unpause();
-            await waitFor(
-                `${oldMaster.name} to replicate ${newMaster.name}`,
-                async () => (await isReplicaOf(probe, oldMaster, addressOf(newMaster))) || undefined,
-                60_000,
-            );
-            const rejoinedLog = await waitFor(
-                `${oldMaster.name} to finish catching up (partial resync, or full sync and AOF rewrite)`,
-                async () => {
-                    const log = await logSince(docker, oldMaster.name, marks[oldMaster.name]);
-                    const caughtUp =
-                        log.includes("Successful partial resynchronization with master") ||
-                        (log.includes("MASTER <-> REPLICA sync: Finished with success") &&
-                            log.includes("Background AOF rewrite finished successfully"));
-                    return caughtUp ? log : undefined;
-                },
-                60_000,
-            );
-            await data.write(probe, newMaster, "after-rejoin", 100, replicas.length);
-            const recoveryMs = Date.now() - unpausedAt;
-            expect(rejoinedLog.value).toContain("CONFIG REWRITE executed with success");
-            const sentinelLogsAfter = await Promise.all(
-                outputs.sentinelNodes.map(({ name }) => logSince(docker, name, marks[name])),
-            );
-            expect(sentinelLogsAfter.some((log) => log.includes(`-sdown ${oldMasterAsReplica}`))).toBe(true);
-            expect(sentinelLogsAfter.some((log) => log.includes(`+convert-to-slave ${oldMasterAsReplica}`))).toBe(true);
-            await expectDataEverywhere();
-            const fullSync = rejoinedLog.value.includes("Background AOF rewrite finished successfully");
-            console.log(
-                `e2e drill: failover ${failover.elapsedMs} ms (pause ${oldMaster.name} -> Sentinels agree on ${newMaster.name}, down-after ${downAfterMilliseconds()} ms), ` +
-                    `recovery ${recoveryMs} ms (unpause -> ${oldMaster.name} replica of ${newMaster.name}, ${fullSync ? "full sync + AOF rewrite" : "partial resync"}, all replicas acknowledge), ` +
-                    `${data.size} confirmed keys on every node`,
-            );
+            console.log(`e2e drill: ${await failoverDrill(outputs.redisNodes[0], "drill")}`);
         },
         4 * 60_000,
     );
@@ -315,9 +336,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                     async () => {
                         const agreed = await agreedMaster(probe, outputs);
                         const claiming = await nodesClaimingMaster(probe, outputs);
-                        return agreed !== undefined && claiming.length === 1 && claiming[0] === node(agreed).name
-                            ? node(agreed)
-                            : undefined;
+                        return claiming.length === 1 && claiming[0] === node(agreed).name ? node(agreed) : undefined;
                     },
                     90_000,
                 )
@@ -334,6 +353,14 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             await expectDataEverywhere();
         },
         5 * 60_000,
+    );
+
+    test(
+        "after the restart the re-formed cluster fails over again, with every Sentinel and replica taking part",
+        async () => {
+            console.log(`e2e drill after restart: ${await failoverDrill(await currentMaster(), "second")}`);
+        },
+        4 * 60_000,
     );
 
     test("no Redis or Sentinel log reports an unwritable config, a permission error, a busy file or a missing ACL right", async () => {

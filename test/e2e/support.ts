@@ -54,12 +54,16 @@ export async function sentinelMaster(probe: ClusterProbe, sentinel: Address, mas
     return `${ip}:${port}`;
 }
 
-/** The master every Sentinel agrees on, or undefined while they disagree or one does not answer. */
-export async function agreedMaster(probe: ClusterProbe, outputs: ClusterOutputs): Promise<string | undefined> {
+/** The master every Sentinel agrees on; throws (saying what each answered) while they disagree or one does not answer. */
+export async function agreedMaster(probe: ClusterProbe, outputs: ClusterOutputs): Promise<string> {
     const answers = await Promise.all(
         outputs.sentinelNodes.map((sentinel) => sentinelMaster(probe, sentinel, outputs.masterName)),
     );
-    return answers.every((answer) => answer === answers[0]) ? answers[0] : undefined;
+    if (answers.some((answer) => answer !== answers[0])) {
+        const said = outputs.sentinelNodes.map((sentinel, index) => `${sentinel.name} says ${answers[index]}`);
+        throw new Error(`the Sentinels disagree: ${said.join(", ")}`);
+    }
+    return answers[0];
 }
 
 /** The Redis nodes that report themselves master right now (a node that does not answer is left out). */
