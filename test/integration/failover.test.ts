@@ -20,6 +20,13 @@ const configSaveErrors = [
 ];
 /** How much longer than the Sentinels' failover a client may be unable to write. */
 const clientOutageSlackMs = 1500;
+/**
+ * What a library adds that no setting or ACL can remove. node-redis re-reads SENTINEL MASTER after each Sentinel event
+ * and, while the Sentinel it watches still reports the failover as in progress, retries after a fixed 1 s
+ * (RedisSentinelInternal#connect); it never hears +switch-master itself, because it PSUBSCRIBEs "switch-master"
+ * without the "+". Measured: 0-1.25 s after the end of the failover, so one more retry is allowed for.
+ */
+const libraryRetryMs: Readonly<Record<string, number>> = { "node-redis": 1000 };
 
 const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
 
@@ -35,6 +42,7 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
     let oldMaster: LocalNode;
     let newMaster: LocalNode;
     let freezeAt = 0;
+    let thawedAt = 0;
 
     /** true once `node` replicates from the new master with its link up (a fresh connection per call). */
     const followsNewMaster = (node: LocalNode) =>
@@ -166,15 +174,15 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
         expect(cluster.logs(newMaster.name)).toMatch(/CONFIG REWRITE executed with success/);
     }, 30000);
 
-    test("each client writes again within 1.5 s of the end of the Sentinels' failover", async () => {
+    test("each client writes again within 1.5 s of the end of the Sentinels' failover (node-redis: plus its fixed 1 s retry)", async () => {
         await pollUntil(
             "every writer to write to the new master",
             async () =>
                 writers.every((writer) => writer.successes.some((at) => at > freezeAt + timings.failover)) ? true : undefined,
             { timeoutMs: 20000 },
         );
-        const boundMs = timings.failover + clientOutageSlackMs;
         for (const writer of writers) {
+            const boundMs = timings.failover + clientOutageSlackMs + (libraryRetryMs[writer.name] ?? 0);
             const outageMs = longestOutage(writer.successes, freezeAt);
             timings[`${writer.name}Outage`] = outageMs;
             const firstAfter = (writer.successes.find((at) => at > freezeAt) ?? Number.NaN) - freezeAt;
@@ -212,7 +220,8 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
 
     test("the thawed old master refuses writes while it is isolated (min-replicas-to-write)", async () => {
         cluster.thaw(oldMaster.name);
-        timings.thawAt = Date.now() - freezeAt;
+        thawedAt = Date.now();
+        timings.frozenFor = thawedAt - freezeAt;
         const client = cluster.connect(oldMaster.name, cluster.appUser);
         const role = ((await client.call("ROLE")) as unknown[])[0];
         const reply = await client.set("isolated:write", "lost?").catch((error: Error) => error.message);
@@ -221,20 +230,26 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
     }, 10000);
 
     test("the old master is converted to a replica of the new master and catches up", async () => {
-        const thawedAt = Date.now();
         await pollUntil(`${oldMaster.name} to replicate from ${newMaster.name}`, () => followsNewMaster(oldMaster), {
             timeoutMs: 40000,
         });
         timings.rejoin = Date.now() - thawedAt;
-        const admin = cluster.connect(oldMaster.name);
+        // Sentinel waits 8 s after a replica claims to be master before it sends SLAVEOF (+convert-to-slave).
+        timings.convertToSlave = (sentinelEvents.firstAt("+convert-to-slave", thawedAt) ?? Number.NaN) - thawedAt;
+        expect(timings.convertToSlave).toBeGreaterThanOrEqual(0);
         const writer = cluster.connect(newMaster.name, cluster.appUser);
         await writer.set("after:rejoin", "1");
         expect(await writer.wait(2, 5000)).toBe(2);
         writer.disconnect();
+        const [newSize, oldSize] = await Promise.all(
+            [newMaster, oldMaster].map((node) => cluster.withConnection(node.name, (admin) => admin.dbsize())),
+        );
+        expect(oldSize).toBe(newSize);
+        const admin = cluster.connect(oldMaster.name);
         expect(await admin.get("after:rejoin")).toBe("1");
+        expect(await admin.get(confirmedKeys[confirmedKeys.length - 1])).not.toBeNull();
         expect(await admin.get("isolated:write")).toBeNull();
         admin.disconnect();
-        expect(sentinelEvents.events.some((event) => event.channel === "+convert-to-slave")).toBe(true);
         expect(fs.readFileSync(oldMaster.runtimeConf, "utf8")).toMatch(
             new RegExp(`^replicaof ${newMaster.ip.replace(/\./g, "\\.")} ${newMaster.port}$`, "m"),
         );
