@@ -2,8 +2,16 @@
  * A Redis + Sentinel cluster of real `redis-server`/`redis-sentinel` processes on loopback addresses, configured by
  * the program's own rendering code (loadSettings + renderCluster), for integration tests, benchmarks and drills.
  *
- *     const cluster = await startLocalCluster({ redisNodes: 3, sentinels: 3, settings: { downAfterMilliseconds: "2000" } });
- *     try { ...; cluster.freeze(cluster.master().name); ... } finally { await cluster.stop(); }
+ *     const cluster = await startLocalCluster({ redisNodes: 5, sentinels: 5, quorum: 3, downAfterMilliseconds: 2000 });
+ *     try {
+ *         cluster.freeze(cluster.redisNodes[0].name);            // the initial master
+ *         await pollUntil("a new master", async () => ..., { timeoutMs: 30000 });
+ *     } finally {
+ *         await cluster.stop();
+ *     }
+ *
+ * Any other stack setting goes in `settings`, as Pulumi stores it (`{ minReplicasToWrite: "0" }`); `description()`
+ * has the shape of the stack outputs, so tools/ (status, drill) can be pointed at a local cluster.
  *
  * Each node gets its own 127.0.0.x address and a free port. What differs from a container is listed in
  * hostAdaptation.ts. Every process is killed by `stop()`, when start-up fails, and when the Node process exits.
@@ -32,6 +40,10 @@ export interface LocalClusterOptions {
      * The topology keys (redisNodes, sentinelNodes, subnet, gateway, networkName) are the harness's.
      */
     readonly settings?: Readonly<Record<string, string>>;
+    /** Sentinel timing and quorum; shorthands for the settings of the same name. */
+    readonly downAfterMilliseconds?: number;
+    readonly failoverTimeout?: number;
+    readonly quorum?: number;
     /** Passwords to use; missing ones are generated like the render command does. */
     readonly passwords?: Partial<Record<Principal, string>>;
     /** How long start-up may take until replication and every Sentinel are ready (ms). Default 20000. */
@@ -71,6 +83,8 @@ export interface LocalCluster {
     readonly appUser: string;
     readonly redisNodes: readonly LocalNode[];
     readonly sentinelNodes: readonly LocalNode[];
+    /** Every node: the Redis nodes, then the Sentinels. */
+    readonly nodes: readonly LocalNode[];
     /** The temporary directory holding every node's files. */
     readonly workDir: string;
     node(name: string): LocalNode;
@@ -194,7 +208,12 @@ async function renderLoopbackCluster(options: LocalClusterOptions) {
         redisNodes: JSON.stringify(await entries("redis", redisBase, redisCount)),
         sentinelNodes: JSON.stringify(await entries("sentinel", sentinelBase, sentinelCount)),
     };
-    const settings = loadSettings(overridingReader({ ...options.settings, ...topology }));
+    const shorthands = Object.fromEntries(
+        (["downAfterMilliseconds", "failoverTimeout", "quorum"] as const)
+            .filter((key) => options[key] !== undefined)
+            .map((key) => [key, String(options[key])]),
+    );
+    const settings = loadSettings(overridingReader({ ...options.settings, ...shorthands, ...topology }));
     const passwords = completePasswords(options.passwords ?? {});
     return { settings, passwords, files: renderCluster(settings, passwords) };
 }
@@ -412,6 +431,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         appUser: settings.appUser.name,
         redisNodes,
         sentinelNodes,
+        nodes: [...redisNodes, ...sentinelNodes],
         workDir,
         node,
         nodeAt: (address) => {

@@ -26,7 +26,7 @@ function ownServers(): { pid: number; uid: number }[] {
 }
 
 /** The smallest cluster the settings accept: one Redis node, one Sentinel. */
-const smallest = { redisNodes: 1, sentinels: 1, settings: { quorum: "1", minReplicasToWrite: "0" } } as const;
+const smallest = { redisNodes: 1, sentinels: 1, quorum: 1, settings: { minReplicasToWrite: "0" } } as const;
 
 describe("local cluster harness", () => {
     test("host adaptation changes only the path directives and drops loadmodule lines", () => {
@@ -58,6 +58,7 @@ describe("local cluster harness", () => {
     test("servers run as the image's account; stop() ends frozen ones too; the description reads like stack outputs", async () => {
         const cluster = await startLocalCluster(smallest);
         try {
+            expect(cluster.settings.topology.quorum).toBe(1);
             const account = serverAccount();
             const servers = ownServers();
             expect(servers).toHaveLength(2);

@@ -1,0 +1,5 @@
+export * from "./localCluster";
+export * from "./hostAdaptation";
+export * from "./observers";
+export * from "./clients";
+export * from "./poll";
