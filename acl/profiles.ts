@@ -104,7 +104,25 @@ export function redisAclProfiles(appUser: { readonly name: string; readonly rule
     };
 }
 
-/** The Sentinel-side profiles, keyed by user name. */
+/**
+ * Redis 7.2 clients send CLIENT SETINFO on every connection (and ignore a refusal, which only fills the ACL LOG).
+ * Redis 7.0 refuses to load an ACL rule that names it, so it is granted only where the server knows it.
+ */
+export const clientSetinfoCommand = "+client|setinfo";
+
+/** The Sentinel-side profiles for a Redis version line, keyed by user name. */
+export function sentinelAclProfilesFor(redisVersion: "7.0" | "7.2"): Readonly<Record<string, AclProfile>> {
+    if (redisVersion === "7.0") {
+        return sentinelAclProfiles;
+    }
+    const { clientsentinel } = sentinelAclProfiles;
+    return {
+        ...sentinelAclProfiles,
+        clientsentinel: { ...clientsentinel, rules: [...clientsentinel.rules, clientSetinfoCommand] },
+    };
+}
+
+/** The Sentinel-side profiles that every supported Redis version accepts, keyed by user name. */
 export const sentinelAclProfiles: Readonly<Record<string, AclProfile>> = {
     default: disabledDefault,
     admin,

@@ -2,8 +2,9 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import Handlebars from "handlebars";
-import { AclProfile, Principal, redisAclProfiles, sentinelAclProfiles } from "../acl";
+import { AclProfile, Principal, redisAclProfiles, sentinelAclProfilesFor } from "../acl";
 import { NodeAddress, Settings } from "../settings/types";
+import { redisVersionBySource } from "../settings/validate";
 import { containerPaths } from "./paths";
 
 /** One file to upload into a container. */
@@ -106,7 +107,7 @@ export function renderSentinelNode(settings: Settings, node: NodeAddress, passwo
         parallelSyncs: topology.parallelSyncs,
         sentinelSentinelUser: "sentinelsentinel",
         sentinelSentinelPassword: passwords.sentinelsentinel,
-        users: aclLines(sentinelAclProfiles, passwords),
+        users: aclLines(sentinelAclProfilesFor(redisVersionBySource[settings.image.redisSource]), passwords),
     });
     return [
         { path: containerPaths.sentinelConf, content: sentinelConf },

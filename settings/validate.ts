@@ -12,6 +12,9 @@ export const modulesBySource: Readonly<Record<RedisSource, readonly string[]>> =
     debian: [],
 };
 
+/** The Redis version line each source installs (redis-stack-server 7.2.0; Debian bookworm's 7.0). */
+export const redisVersionBySource: Readonly<Record<RedisSource, "7.0" | "7.2">> = { "redis-stack": "7.2", debian: "7.0" };
+
 export const minPasswordLength = 16;
 /** Characters that need no quoting in redis.conf, sentinel.conf, ACL rules or the entrypoint's env file. */
 export const passwordPattern = /^[A-Za-z0-9._~+=^@%,:!*/-]+$/;

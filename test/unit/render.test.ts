@@ -59,6 +59,7 @@ describe("redis.conf", () => {
             "aclfile /data/conf/users.acl",
             "replica-announce-ip 192.168.55.10",
             "replica-announce-port 6379",
+            "repl-diskless-sync-delay 0",
             "masteruser replication",
             `masterauth ${passwords.replication}`,
             "appendonly yes",
@@ -108,8 +109,24 @@ describe("sentinel.conf", () => {
             "user default off resetpass resetkeys resetchannels -@all",
             `user admin on ${hash("admin")} ~* &* +@all`,
             `user sentinelsentinel on ${hash("sentinelsentinel")} &* +@all`,
-            `user clientsentinel on ${hash("clientsentinel")} -@all &* +auth +client|getname +client|id +client|setname +command +hello +ping +role +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|myid +sentinel|replicas +sentinel|sentinels +subscribe +psubscribe`,
+            `user clientsentinel on ${hash("clientsentinel")} -@all &* +auth +client|getname +client|id +client|setname +command +hello +ping +role +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|myid +sentinel|replicas +sentinel|sentinels +subscribe +psubscribe +client|setinfo`,
         ]);
+    });
+
+    it("lets clients of Redis 7.2 announce themselves (CLIENT SETINFO), but not on Redis 7.0, which refuses the rule", () => {
+        const clientLine = (source: string) =>
+            lines(
+                file(
+                    renderSentinelNode(
+                        loadSettings(overridingReader({ redisSource: source, modules: "[]" })),
+                        sentinel1,
+                        passwords,
+                    ),
+                    "/etc/redis/sentinel.conf",
+                ),
+            ).find((line) => line.startsWith("user clientsentinel "));
+        expect(clientLine("redis-stack")).toMatch(/ \+client\|setinfo$/);
+        expect(clientLine("debian")).not.toContain("setinfo");
     });
 
     it("gives every Sentinel its own stable 40-hex id", () => {
