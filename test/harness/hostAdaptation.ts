@@ -1,11 +1,9 @@
 /**
  * Every difference between a node of the local test cluster and a container of the program, in one place.
  *
- * The rendered files are used as they are, except:
- *   1. Paths: a container's `/etc/redis` (uploads) and `/data` (its volume) become directories under the node's
- *      own temporary directory, because host processes share one file system.
- *   2. `loadmodule` lines are dropped: Debian's Redis 7.0 ships no modules (the program validates the module list
- *      per Redis source; with `redisSource: debian` the list is empty anyway).
+ * The rendered files (for `redisSource: debian`, which is what runs here: no modules) are used as they are, except:
+ *   Paths: a container's `/etc/redis` (uploads) and `/data` (its volume) become directories under the node's
+ *   own temporary directory, because host processes share one file system.
  * And of the image's entrypoint only the first step is reproduced (`prepareRuntimeFiles`): copy the uploaded files to
  * the writable runtime directory, mode 0600, owned by the user that runs the server. Its second step (ask the
  * Sentinels for the current master) gives the rendered role at a first start, so it is not needed here.
@@ -44,11 +42,10 @@ export function hostPath(containerPath: string, dirs: HostNodeDirs): string {
 /** Directives whose argument is a path inside the container. */
 const pathDirectives = new Set(["dir", "aclfile", "include"]);
 
-/** Rewrites one rendered config file for the host: container paths of path directives, and no `loadmodule`. */
+/** Rewrites one rendered config file for the host: the container paths of path directives. */
 export function adaptConfig(content: string, dirs: HostNodeDirs): string {
     return content
         .split("\n")
-        .filter((line) => !/^\s*loadmodule\s/.test(line))
         .map((line) => {
             const match = /^(\s*)(\S+)\s+(\/\S*)\s*$/.exec(line);
             return match && pathDirectives.has(match[2]) ? `${match[1]}${match[2]} ${hostPath(match[3], dirs)}` : line;

@@ -202,6 +202,9 @@ async function renderLoopbackCluster(options: LocalClusterOptions) {
         return list;
     };
     const topology = {
+        // What runs here is Debian's redis-server 7.0, which has no modules and no 7.2-only commands.
+        redisSource: "debian",
+        modules: "[]",
         networkName: "loopback",
         subnet: "127.0.0.0/8",
         gateway: "127.0.0.1",
