@@ -17,6 +17,8 @@ export async function withConnection<T>(
         username,
         password,
         lazyConnect: true,
+        // The ready check sends INFO, which the Sentinel client profile rightly refuses.
+        enableReadyCheck: false,
         connectTimeout: timeoutMs,
         commandTimeout: timeoutMs,
         maxRetriesPerRequest: 0,
