@@ -73,13 +73,39 @@ prepare_redis() {
     cp "$UPLOAD_DIR/users.acl" "$RUNTIME_DIR/users.acl"
 }
 
+# Prints the state a Sentinel saved in its last config that must survive a restart: its epochs (so that it never
+# votes twice in one epoch) and the replicas and Sentinels it knew. Without the replicas, a Sentinel restarted
+# together with the master knows none until its next INFO to the master, and cannot fail over a master that dies
+# before that. Lines for another master name are dropped (Sentinel refuses them), so is the master as a replica,
+# and the config epoch unless the master is still the one it belongs to; a replaced master becomes a known replica.
+saved_sentinel_state() {
+    local runtime="$1" master="$2" saved_master
+    [[ -f "$runtime" ]] || return 0
+    saved_master=$(master_in_file "$runtime" || true)
+    awk -v name="$MASTER_NAME" -v master="$master" -v saved="$saved_master" -v same_master="$([[ "$saved_master" == "$master" ]] && echo 1)" '
+        $1 != "sentinel" { next }
+        $2 == "current-epoch" { print; next }
+        $3 != name { next }
+        $2 == "leader-epoch" || $2 == "known-sentinel" { print; next }
+        $2 == "config-epoch" && same_master { print; next }
+        $2 == "known-replica" && $4 ":" $5 != master { print }
+        END { if (!same_master && saved != "") { split(saved, at, ":"); print "sentinel known-replica", name, at[1], at[2] } }' "$runtime"
+}
+
 prepare_sentinel() {
-    local runtime="$RUNTIME_DIR/sentinel.conf" master
+    local runtime="$RUNTIME_DIR/sentinel.conf" master state
     master=$(current_master "$runtime" "$UPLOAD_DIR/sentinel.conf")
     log "monitoring $MASTER_NAME at $master"
+    state=$(saved_sentinel_state "$runtime" "$master")
     awk -v name="$MASTER_NAME" -v ip="${master%:*}" -v port="${master##*:}" '
         $1 == "sentinel" && $2 == "monitor" && $3 == name { $4 = ip; $5 = port }
         { print }' "$UPLOAD_DIR/sentinel.conf" >"$runtime.new"
+    if [[ -n "$state" ]]; then
+        log "keeping the state saved last time: $(grep -c '^sentinel known-replica' <<<"$state") known replicas, $(grep -c '^sentinel known-sentinel' <<<"$state") known Sentinels, epochs"
+        printf '%s\n' "$state" >>"$runtime.new"
+    else
+        log "no saved state to keep"
+    fi
     mv "$runtime.new" "$runtime"
 }
 

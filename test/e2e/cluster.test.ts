@@ -104,9 +104,18 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         const paused = docker.getContainer(oldMaster.name);
         await paused.pause();
         // A failure below must not leave the node frozen for the steps after this one.
+        // The Sentinels' events since the pause explain a failover that did not happen (they carry no secret).
         const unpauseOnFailure = async (error: unknown) => {
             await paused.unpause().catch(() => undefined);
-            throw error;
+            const events = await Promise.all(
+                outputs.sentinelNodes.map(async ({ name }) =>
+                    (await logSince(docker, name, marks[name]))
+                        .split("\n")
+                        .filter((line) => / [+-][a-z-]+ /.test(line))
+                        .map((line) => `${name}: ${line}`),
+                ),
+            );
+            throw new Error(`${(error as Error).message}\nSentinel events since the pause:\n${events.flat().join("\n")}`);
         };
         const failover = await waitFor(
             "the Sentinels to agree on a new master that has taken the role",
@@ -318,6 +327,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         "restarting every container at once re-forms the cluster with no confirmed data lost",
         async () => {
             const names = cluster.deployer.containerNames;
+            const marks = await Promise.all(outputs.sentinelNodes.map(({ name }) => logMark(docker, name)));
             await Promise.all(names.map((name) => docker.getContainer(name).restart()));
             await waitFor(
                 "every container to be healthy again",
@@ -346,6 +356,12 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                     `${replica.name} to replicate ${master.name}`,
                     async () => (await isReplicaOf(probe, replica, addressOf(master))) || undefined,
                     60_000,
+                );
+            }
+            // Each Sentinel must come back knowing the replicas, or it cannot fail over a master that dies right away.
+            for (const [index, sentinel] of outputs.sentinelNodes.entries()) {
+                expect(await logSince(docker, sentinel.name, marks[index])).toMatch(
+                    new RegExp(`keeping the state saved last time: ${outputs.redisNodes.length - 1} known replicas`),
                 );
             }
             await expectDataEverywhere();
