@@ -11,6 +11,12 @@ const types = {
     volume: "docker:index/volume:Volume",
     container: "docker:index/container:Container",
 } as const;
+/** Docker resources the deployer does not create itself: the fixture builds the image. */
+const builtByFixture = new Set(["docker:index/image:Image"]);
+
+/** Network and volume inputs the deployer applies; like container inputs, anything else fails the deployment. */
+const supportedNetworkInputs = new Set(["name", "driver", "attachable", "internal", "ipamConfigs", "labels"]);
+const supportedVolumeInputs = new Set(["name", "driver", "driverOpts", "labels"]);
 
 /** Container inputs the deployer knows how to apply; any other input fails the deployment rather than being dropped. */
 const supportedContainerInputs = new Set([
@@ -54,6 +60,18 @@ export function goDurationNs(text: string): number {
     return Math.round(parts.reduce((total, [, value, unit]) => total + Number(value) * durationUnitsMs[unit], 0) * 1e6);
 }
 
+/** Fails on an input the deployer would otherwise drop, so that a change to the program cannot pass untested. */
+function refuseUnsupported(what: string, inputs: Record<string, unknown>, supported: ReadonlySet<string>): void {
+    const unsupported = Object.keys(inputs).filter((key) => !supported.has(key));
+    if (unsupported.length > 0) {
+        throw new Error(`${what}: the deployer does not implement input(s) ${unsupported.join(", ")}`);
+    }
+}
+
+/** The provider's `labels` input (a list of {label, value}) as the engine's map. */
+const labelMap = (list: { label: string; value: string }[] | undefined): Record<string, string> =>
+    Object.fromEntries((list ?? []).map(({ label, value }) => [label, value]));
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
@@ -96,19 +114,31 @@ export class Deployer {
 
     /** Creates networks, then volumes, then every container at once (as the engine does: they do not depend on each other). */
     async deploy(resources: readonly DeclaredResource[]): Promise<void> {
+        const known = new Set<string>([...Object.values(types), ...builtByFixture]);
+        const unknown = resources.filter((resource) => resource.type.startsWith("docker:") && !known.has(resource.type));
+        if (unknown.length > 0) {
+            throw new Error(
+                `the deployer cannot create ${unknown.map((resource) => `${resource.type} ${resource.name}`).join(", ")}`,
+            );
+        }
         const ofType = (type: string) => resources.filter((resource) => resource.type === type);
         try {
             for (const network of ofType(types.network)) {
                 await this.createNetwork(network.inputs);
             }
             for (const volume of ofType(types.volume)) {
-                await this.docker.createVolume({ Name: volume.inputs.name, Driver: volume.inputs.driver, Labels: labels });
+                await this.createVolume(volume.inputs);
             }
             const containers = ofType(types.container);
             for (const container of containers) {
                 this.declared.set(container.inputs.name, container);
             }
-            await Promise.all(containers.map((container) => this.createContainer(container.inputs)));
+            // Like the engine, create every container at once; wait for all before judging, so tear-down races none.
+            const created = await Promise.allSettled(containers.map((container) => this.createContainer(container.inputs)));
+            const failed = created.find((result): result is PromiseRejectedResult => result.status === "rejected");
+            if (failed) {
+                throw failed.reason;
+            }
         } catch (error) {
             await removeLabelled(this.docker);
             throw error;
@@ -131,6 +161,7 @@ export class Deployer {
     }
 
     private async createNetwork(inputs: Record<string, any>): Promise<void> {
+        refuseUnsupported(`network ${inputs.name}`, inputs, supportedNetworkInputs);
         await this.docker.createNetwork({
             Name: inputs.name,
             Driver: inputs.driver ?? "bridge",
@@ -145,7 +176,17 @@ export class Deployer {
                     IPRange: config.ipRange,
                 })),
             },
-            Labels: labels,
+            Labels: { ...labelMap(inputs.labels), ...labels },
+        });
+    }
+
+    private async createVolume(inputs: Record<string, any>): Promise<void> {
+        refuseUnsupported(`volume ${inputs.name}`, inputs, supportedVolumeInputs);
+        await this.docker.createVolume({
+            Name: inputs.name,
+            Driver: inputs.driver ?? "local",
+            DriverOpts: inputs.driverOpts ?? {},
+            Labels: { ...labelMap(inputs.labels), ...labels },
         });
     }
 
@@ -164,10 +205,7 @@ export class Deployer {
     }
 
     private async createContainer(inputs: Record<string, any>): Promise<void> {
-        const unsupported = Object.keys(inputs).filter((key) => !supportedContainerInputs.has(key));
-        if (unsupported.length > 0) {
-            throw new Error(`container ${inputs.name}: the deployer does not implement input(s) ${unsupported.join(", ")}`);
-        }
+        refuseUnsupported(`container ${inputs.name}`, inputs, supportedContainerInputs);
         const image = this.images.get(inputs.image);
         if (!image) {
             throw new Error(`container ${inputs.name}: image ${inputs.image} was not built by the fixture`);
@@ -182,12 +220,7 @@ export class Deployer {
             Env: inputs.envs,
             WorkingDir: inputs.workingDir,
             Hostname: inputs.hostname,
-            Labels: {
-                ...Object.fromEntries(
-                    (inputs.labels ?? []).map((label: { label: string; value: string }) => [label.label, label.value]),
-                ),
-                ...labels,
-            },
+            Labels: { ...labelMap(inputs.labels), ...labels },
             StopTimeout: inputs.stopTimeout,
             StopSignal: inputs.stopSignal,
             Healthcheck: healthcheck && {
