@@ -122,7 +122,7 @@ function markdownReport(commandLine: string, reps: number, results: Map<Configur
         ...rows,
         "",
         "- failover: freeze until every Sentinel names the new master.",
-        "- client write outage: last confirmed write before the freeze until the first confirmed write after it.",
+        "- client write outage: the longest time between two consecutive confirmed writes.",
         "- rejoin: unfreeze until the old master is a replica of the new master with its link up.",
         "",
         "![write outage per configuration](failover-outage.svg)",

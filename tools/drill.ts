@@ -32,7 +32,7 @@ export function formatDrillReport(report: DrillReport): string {
         timeline,
         "",
         `failover (freeze -> every Sentinel names the new master): ${report.failoverMs} ms`,
-        `client write outage (last confirmed write before -> first after): ${report.writeOutageMs} ms`,
+        `client write outage (longest time between two confirmed writes): ${report.writeOutageMs} ms`,
         `recovery (unpause -> old master replicating with link up): ${report.recoveryMs} ms`,
         `writes confirmed: ${report.writesConfirmed}, failed during the outage: ${report.writesFailed}, confirmed but lost: ${report.writesLost}`,
     ].join("\n");
