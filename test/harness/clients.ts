@@ -8,7 +8,7 @@ import Redis from "ioredis";
 import { createSentinel } from "redis";
 import { ClusterDescription } from "../../tools/lib/cluster";
 import { sentinelClient } from "../../tools/lib/sentinelClient";
-import { withTimeout } from "./poll";
+import { withTimeout } from "../../tools/lib/poll";
 
 /** ioredis in Sentinel mode, with the documented settings; resolves once it is connected to the master. */
 export async function ioredisSentinelClient(cluster: ClusterDescription): Promise<Redis> {

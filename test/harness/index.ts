@@ -2,4 +2,4 @@ export * from "./localCluster";
 export * from "./hostAdaptation";
 export * from "./observers";
 export * from "./clients";
-export * from "./poll";
+export * from "../../tools/lib/poll";

@@ -26,7 +26,8 @@ import { Principal } from "../../acl";
 import { completePasswords, Passwords, renderCluster } from "../../render";
 import { loadSettings, overridingReader, Settings } from "../../settings";
 import { hostNodeDirs, prepareRuntimeFiles, serverAccount } from "./hostAdaptation";
-import { pollUntil, withTimeout } from "./poll";
+import { ClusterDescription } from "../../tools/lib/cluster";
+import { pollUntil, withTimeout } from "../../tools/lib/poll";
 
 export type NodeKind = "redis" | "sentinel";
 
@@ -66,14 +67,7 @@ export interface LocalNode {
 }
 
 /** The cluster as the Pulumi program's stack outputs describe it (passwords in plain text: tests and local tools only). */
-export interface ClusterDescription {
-    readonly masterName: string;
-    readonly network: string;
-    readonly redisNodes: { name: string; ip: string; port: number; role: "master" | "replica" }[];
-    readonly sentinelNodes: { name: string; ip: string; port: number }[];
-    readonly appUser: string;
-    readonly passwords: Record<Principal, string>;
-}
+export type { ClusterDescription };
 
 export interface LocalCluster {
     readonly settings: Settings;

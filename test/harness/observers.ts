@@ -5,7 +5,7 @@
 import { setTimeout as delay } from "timers/promises";
 import Redis from "ioredis";
 import { LocalCluster } from "./localCluster";
-import { withTimeout } from "./poll";
+import { withTimeout } from "../../tools/lib/poll";
 
 /** One event a Sentinel published (`+sdown`, `+odown`, `+switch-master`, ...), with the time it arrived. */
 export interface SentinelEvent {

@@ -9,7 +9,7 @@ import Redis from "ioredis";
 import { ioredisSentinelClient, nodeRedisSentinelClient } from "../harness/clients";
 import { LocalCluster, LocalNode, startLocalCluster } from "../harness/localCluster";
 import { longestOutage, recordSentinelEvents, SentinelEventRecorder, startWriter, Writer } from "../harness/observers";
-import { pollUntil, withTimeout } from "../harness/poll";
+import { pollUntil, withTimeout } from "../../tools/lib/poll";
 
 /** Errors that the seed lists as signs of a Sentinel or Redis that cannot save its configuration. */
 const configSaveErrors = [

@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { principals } from "../../acl";
 import { completePasswords, containerPaths, renderCluster } from "../../render";
 import { loadSettings, overridingReader } from "../../settings";
 import { readDescriptionFile } from "../../tools/lib/cluster";
@@ -76,14 +77,7 @@ describe("local cluster harness", () => {
                 "redisNodes",
                 "sentinelNodes",
             ]);
-            expect(Object.keys(described.passwords).sort()).toEqual([
-                "admin",
-                "app",
-                "clientsentinel",
-                "replication",
-                "sentinelredis",
-                "sentinelsentinel",
-            ]);
+            expect(Object.keys(described.passwords).sort()).toEqual([...principals].sort());
             expect(described.redisNodes[0]).toEqual({ ...described.redisNodes[0], role: "master" });
             cluster.freeze(cluster.redisNodes[0].name);
         } finally {

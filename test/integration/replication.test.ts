@@ -1,6 +1,6 @@
 /** Replication as rendered: the replicas log in as the replication user, copy every write and refuse their own. */
 import { LocalCluster, startLocalCluster } from "../harness/localCluster";
-import { pollUntil } from "../harness/poll";
+import { pollUntil } from "../../tools/lib/poll";
 
 describe("replication on real Redis processes", () => {
     let cluster: LocalCluster;

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { principals } from "../../acl";
 import { nodeHealthcheck } from "../../components";
 import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
 
@@ -141,14 +142,7 @@ describe("the program with default settings", () => {
         );
         expect([...run.secretOutputs]).toEqual(["passwords"]);
         const passwords = run.outputs.passwords as Record<string, string>;
-        expect(Object.keys(passwords).sort()).toEqual([
-            "admin",
-            "app",
-            "clientsentinel",
-            "replication",
-            "sentinelredis",
-            "sentinelsentinel",
-        ]);
+        expect(Object.keys(passwords).sort()).toEqual([...principals].sort());
         for (const password of Object.values(passwords)) {
             expect(password).toMatch(/^[A-Za-z0-9_-]{40}$/);
         }
