@@ -48,8 +48,10 @@ export function createNodeContainer(
             // `pulumi up` returns only once the node answers its health check.
             wait: true,
             waitTimeout: 120,
-            // Redis fsyncs the AOF on SIGTERM; give it time before SIGKILL.
+            // Redis fsyncs the AOF on SIGTERM; give it time before SIGKILL, on `docker stop` and when Pulumi
+            // replaces or destroys the container (without destroyGraceSeconds the provider force-removes it).
             stopTimeout: 30,
+            destroyGraceSeconds: 30,
             logDriver: "json-file",
             logOpts: { "max-size": "10m", "max-file": "3" },
         },

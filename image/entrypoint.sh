@@ -122,7 +122,10 @@ main() {
         sentinel) prepare_sentinel ;;
     esac
     # The server rewrites these files (CONFIG REWRITE, Sentinel state) and writes its AOF here.
-    chown redis:redis "$DATA_DIR" "$RUNTIME_DIR" "$RUNTIME_DIR"/*
+    # Recursive: a volume written by an image whose `redis` user had another uid must stay usable.
+    chown -R redis:redis "$DATA_DIR"
+    # The runtime files hold plain-text passwords (masterauth, auth-pass); CONFIG REWRITE recreates them 0644.
+    chmod 0700 "$RUNTIME_DIR"
     chmod 0600 "$RUNTIME_DIR"/*
     local conf="$RUNTIME_DIR/$kind.conf" mode=()
     [[ "$kind" == sentinel ]] && mode=(--sentinel)

@@ -95,6 +95,8 @@ describe("the program with default settings", () => {
             volumes: [{ volumeName: `${name}-data`, containerPath: "/data" }],
             healthcheck: nodeHealthcheck,
             restart: "unless-stopped",
+            stopTimeout: 30,
+            destroyGraceSeconds: 30,
             wait: true,
         });
     });

@@ -102,7 +102,7 @@ describe("sentinel.conf", () => {
             "sentinel auth-user mymaster sentinelredis",
             `sentinel auth-pass mymaster ${passwords.sentinelredis}`,
             "sentinel down-after-milliseconds mymaster 5000",
-            "sentinel failover-timeout mymaster 30000",
+            "sentinel failover-timeout mymaster 15000",
             "sentinel parallel-syncs mymaster 1",
             "sentinel sentinel-user sentinelsentinel",
             `sentinel sentinel-pass ${passwords.sentinelsentinel}`,
