@@ -134,6 +134,11 @@ describe("assessCluster", () => {
             "redis3 did not answer: connect ETIMEDOUT",
         ],
         [
+            "replicas the Sentinels have not discovered yet",
+            () => [sentinelSees(r1, [r2]), healthyNodes()],
+            "redis3 is not known to sentinel1, sentinel2, sentinel3: it cannot be promoted by them yet",
+        ],
+        [
             "a Sentinel that lost its peers",
             () => [sentinelSees(r1).map((s, i) => (i === 0 ? { ...s, otherSentinels: 1 } : s)), healthyNodes()],
             "sentinel1 knows 1 other Sentinels, expected 2",

@@ -131,9 +131,12 @@ export function assessCluster(
                 flags,
             };
         }
-        if (sentinelRoles.includes("?") && answering.length > 0 && sentinelRoles.some((role) => role !== "?")) {
-            // Known to some Sentinels only: they are still discovering it.
-            problems.push(`${name} is not known to every Sentinel`);
+        const unaware = sentinels
+            .filter((s, index) => s.master !== undefined && sentinelRoles[index] === "?")
+            .map((s) => s.sentinel.name);
+        if (unaware.length > 0) {
+            // Sentinels learn replicas from the master's INFO every 10 s; until then they cannot promote it.
+            problems.push(`${name} is not known to ${unaware.join(", ")}: it cannot be promoted by them yet`);
         }
         if (observation.role === "master") {
             const lags = Object.values(observation.replicaLagSeconds ?? {});
