@@ -190,18 +190,19 @@ describe("INFO replication parsing", () => {
     });
 });
 
-describe("npm run status exit codes", () => {
+describe("npm run status and npm run drill exit codes", () => {
     const root = path.join(__dirname, "..", "..");
-    const status = (args: string[]) =>
+    const run = (tool: string, args: string[]) =>
         new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
             execFile(
                 "npx",
-                ["ts-node", "--transpile-only", "tools/status.ts", ...args],
+                ["ts-node", "--transpile-only", tool, ...args],
                 { cwd: root, timeout: 60_000 },
                 (error, stdout, stderr) =>
                     resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
             );
         });
+    const status = (args: string[]) => run("tools/status.ts", args);
     let dir: string;
     beforeAll(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "status-"));
@@ -238,5 +239,22 @@ describe("npm run status exit codes", () => {
         const result = await status(["--from", file]);
         expect(result.code).toBe(2);
         expect(result.stderr).toContain("lacks redisNodes, sentinelNodes, passwords");
+    }, 60_000);
+
+    it("drill refuses to touch a cluster that is not healthy, and exits 2", async () => {
+        const file = path.join(dir, "down-for-drill.json");
+        const closed = (name: string, port: number) => ({ name, ip: "127.0.0.1", port });
+        fs.writeFileSync(
+            file,
+            JSON.stringify({
+                ...description,
+                redisNodes: [{ ...closed("redis1", 1), role: "master" }],
+                sentinelNodes: [closed("sentinel1", 2)],
+            }),
+        );
+        const result = await run("tools/drill.ts", ["--from", file, "--timeout", "5"]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toContain("refusing to run: the cluster is not healthy");
+        expect(result.stdout).not.toContain("freezing");
     }, 60_000);
 });
