@@ -2,6 +2,9 @@ import Docker from "dockerode";
 import { ClusterOutputs } from "../docker/cluster";
 import { e2eLabel } from "../docker/deployer";
 import { Address, ClusterProbe, containerLog } from "../docker/probe";
+import { address } from "../../tools/lib/cluster";
+import { parseInfo } from "../../tools/lib/observe";
+import { pollUntil } from "../../tools/lib/poll";
 
 /** The result of a bounded poll: the value it waited for and how long that took. */
 export interface Waited<T> {
@@ -10,8 +13,8 @@ export interface Waited<T> {
 }
 
 /**
- * Polls `check` every `intervalMs` until it returns a value (not undefined), for at most `timeoutMs`. A check that
- * throws counts as "not yet" (a node restarting refuses connections); the last reason is in the timeout error.
+ * Polls `check` every `intervalMs` until it returns a value (not undefined), for at most `timeoutMs`, and says how
+ * long that took. A check that throws counts as "not yet" (a node restarting refuses connections).
  */
 export async function waitFor<T>(
     what: string,
@@ -20,32 +23,19 @@ export async function waitFor<T>(
     intervalMs = 200,
 ): Promise<Waited<T>> {
     const started = Date.now();
-    let last = "no answer yet";
-    for (let attempt = 0; Date.now() - started <= timeoutMs; attempt++) {
-        try {
-            const value = await check();
-            if (value !== undefined) {
-                return { value, elapsedMs: Date.now() - started };
-            }
-        } catch (error) {
-            last = (error as Error).message;
-        }
-        await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+    const value = await pollUntil(what, check, { timeoutMs, intervalMs });
+    return { value, elapsedMs: Date.now() - started };
 }
 
 export type RedisNode = ClusterOutputs["redisNodes"][number];
 export type SentinelNode = ClusterOutputs["sentinelNodes"][number];
 
-export const addressOf = (node: Address) => `${node.ip}:${node.port}`;
+export const addressOf = address;
 
 /** The fields of INFO replication, as a map. */
 export async function replicationInfo(probe: ClusterProbe, node: Address): Promise<Record<string, string>> {
     const lines = await probe.cli("admin", node, "INFO", "replication");
-    return Object.fromEntries(
-        lines.filter((line) => line.includes(":")).map((line) => line.trim().split(":", 2) as [string, string]),
-    );
+    return parseInfo(lines.map((line) => line.trim()).join("\n"));
 }
 
 /** What one Sentinel answers for the master's address ("ip:port"). */
