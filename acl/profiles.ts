@@ -69,6 +69,8 @@ export const clientToSentinelCommands = [
     "+sentinel|masters",
     "+sentinel|myid",
     "+sentinel|replicas",
+    // The Redis 7 name of REPLICAS has an ACL rule of its own; ioredis (role "slave"), redis-py and Lettuce send it.
+    "+sentinel|slaves",
     "+sentinel|sentinels",
     "+subscribe",
     "+psubscribe",
@@ -81,8 +83,48 @@ export const clientToSentinelCommands = [
  */
 export const clientToSentinelChannels = ["&*"] as const;
 
-/** Builds the Redis-side profiles, keyed by user name; the application user's name and rules come from stack config. */
-export function redisAclProfiles(appUser: { readonly name: string; readonly rules: string }): Record<string, AclProfile> {
+/**
+ * Module commands that administer or debug a module rather than read or write data, by the module's file name.
+ * Before Redis 8 modules give their commands no ACL category, so `-@admin -@dangerous` does not reach them.
+ * Names are those every build of the module that redis-stack ships registers (RediSearch 2.8/2.10 standalone,
+ * RedisJSON 2.6/2.8): Redis refuses to start on an ACL rule that names an unknown command.
+ */
+export const moduleAdminCommands: Readonly<Record<string, readonly string[]>> = {
+    // FT.CONFIG SET changes server-wide limits; the _...IFX/_...IFNX commands are internal to Active-Active replication.
+    "redisearch.so": [
+        "ft.config",
+        "ft.debug",
+        "ft._createifnx",
+        "ft._alterifnx",
+        "ft._dropifx",
+        "ft._dropindexifx",
+        "ft._aliasaddifnx",
+        "ft._aliasdelifx",
+    ],
+    "rejson.so": ["json.debug"],
+    "redisbloom.so": [],
+    "redistimeseries.so": [],
+};
+
+/** The rules that keep the application user from the admin commands of the loaded modules. */
+export function moduleAdminDenials(modules: readonly string[]): string[] {
+    return modules.flatMap((module) => {
+        const commands = moduleAdminCommands[module.slice(module.lastIndexOf("/") + 1)];
+        if (commands === undefined) {
+            throw new Error(`no ACL knowledge of module ${module}; add its admin commands to moduleAdminCommands`);
+        }
+        return commands.map((command) => `-${command}`);
+    });
+}
+
+/**
+ * Builds the Redis-side profiles, keyed by user name. The application user's name and rules come from stack config;
+ * the admin commands of the loaded modules are denied after them.
+ */
+export function redisAclProfiles(
+    appUser: { readonly name: string; readonly rules: string },
+    modules: readonly string[] = [],
+): Record<string, AclProfile> {
     return {
         default: disabledDefault,
         admin,
@@ -98,20 +140,20 @@ export function redisAclProfiles(appUser: { readonly name: string; readonly rule
         },
         [appUser.name]: {
             principal: "app",
-            rules: appUser.rules.trim().split(/\s+/),
+            rules: [...appUser.rules.trim().split(/\s+/), ...moduleAdminDenials(modules)],
             purpose: "client programs read and write data with it",
         },
     };
 }
 
 /**
- * Redis 7.2 clients send CLIENT SETINFO on every connection (and ignore a refusal, which only fills the ACL LOG).
+ * Redis 7.2+ clients send CLIENT SETINFO on every connection (and ignore a refusal, which only fills the ACL LOG).
  * Redis 7.0 refuses to load an ACL rule that names it, so it is granted only where the server knows it.
  */
 export const clientSetinfoCommand = "+client|setinfo";
 
 /** The Sentinel-side profiles for a Redis version line, keyed by user name. */
-export function sentinelAclProfilesFor(redisVersion: "7.0" | "7.2"): Readonly<Record<string, AclProfile>> {
+export function sentinelAclProfilesFor(redisVersion: string): Readonly<Record<string, AclProfile>> {
     if (redisVersion === "7.0") {
         return sentinelAclProfiles;
     }

@@ -4,7 +4,7 @@ import * as path from "path";
 import Handlebars from "handlebars";
 import { AclProfile, Principal, redisAclProfiles, sentinelAclProfilesFor } from "../acl";
 import { NodeAddress, Settings } from "../settings/types";
-import { redisVersionBySource } from "../settings/validate";
+import { redisLineOf } from "../settings/validate";
 import { containerPaths } from "./paths";
 
 /** One file to upload into a container. */
@@ -55,6 +55,7 @@ function nodeEnv(settings: Settings, kind: "redis" | "sentinel", node: NodeAddre
         ...node,
         masterName: topology.masterName,
         sentinels: topology.sentinelNodes.map((sentinel) => `${sentinel.ip}:${sentinel.port}`).join(","),
+        redisNodes: topology.redisNodes.map((redis) => `${redis.ip}:${redis.port}`).join(","),
         sentinelUser: "clientsentinel",
         sentinelPassword: passwords.clientsentinel,
         healthUser: health,
@@ -83,7 +84,9 @@ export function renderRedisNode(settings: Settings, node: NodeAddress, passwords
         { path: containerPaths.redisConf, content: redisConf },
         {
             path: containerPaths.aclFile,
-            content: templates.usersAcl({ users: aclLines(redisAclProfiles(settings.appUser), passwords) }),
+            content: templates.usersAcl({
+                users: aclLines(redisAclProfiles(settings.appUser, settings.image.modules), passwords),
+            }),
         },
         { path: containerPaths.nodeEnv, content: nodeEnv(settings, "redis", node, passwords, "replication") },
     ];
@@ -107,7 +110,10 @@ export function renderSentinelNode(settings: Settings, node: NodeAddress, passwo
         parallelSyncs: topology.parallelSyncs,
         sentinelSentinelUser: "sentinelsentinel",
         sentinelSentinelPassword: passwords.sentinelsentinel,
-        users: aclLines(sentinelAclProfilesFor(redisVersionBySource[settings.image.redisSource]), passwords),
+        peers: topology.sentinelNodes
+            .filter((peer) => peer.name !== node.name)
+            .map((peer) => ({ ip: peer.ip, port: peer.port, myid: sentinelMyid(topology.masterName, peer) })),
+        users: aclLines(sentinelAclProfilesFor(redisLineOf(settings.image)), passwords),
     });
     return [
         { path: containerPaths.sentinelConf, content: sentinelConf },

@@ -1,4 +1,5 @@
 import * as ipaddr from "ipaddr.js";
+import { ruleReachesSentinelChannels, sentinelChannelPrefix } from "../acl/channels";
 import { ImageSettings, NodeAddress, RedisSource, Topology, AppUser } from "./types";
 
 /** Module paths that each Redis source ships; a module outside its list cannot load. */
@@ -12,8 +13,14 @@ export const modulesBySource: Readonly<Record<RedisSource, readonly string[]>> =
     debian: [],
 };
 
-/** The Redis version line each source installs (redis-stack-server 7.2.0; Debian bookworm's 7.0). */
-export const redisVersionBySource: Readonly<Record<RedisSource, "7.0" | "7.2">> = { "redis-stack": "7.2", debian: "7.0" };
+/** The redis-stack-server lines whose commands and modules the program knows (ACL rules, module admin commands). */
+export const supportedStackLines = ["7.2", "7.4"] as const;
+export type RedisLine = "7.0" | (typeof supportedStackLines)[number];
+
+/** The Redis version line an image runs: Debian bookworm's 7.0, or the line of the redis-stack-server build. */
+export function redisLineOf(image: Pick<ImageSettings, "redisSource" | "redisStackVersion">): RedisLine {
+    return image.redisSource === "debian" ? "7.0" : (image.redisStackVersion.split(".").slice(0, 2).join(".") as RedisLine);
+}
 
 export const minPasswordLength = 16;
 /** Characters that need no quoting in redis.conf, sentinel.conf, ACL rules or the entrypoint's env file. */
@@ -123,12 +130,17 @@ export function validateTopology(topology: Topology): void {
     checkInteger("parallelSyncs", topology.parallelSyncs, 1);
     checkInteger("minReplicasToWrite", topology.minReplicasToWrite, 0, topology.redisNodes.length - 1);
     checkInteger("minReplicasMaxLag", topology.minReplicasMaxLag, 1);
+    if (topology.minReplicasToWrite > 0 && topology.minReplicasMaxLag * 1000 >= topology.downAfterMilliseconds) {
+        throw new Error(
+            `\`minReplicasMaxLag\` ${topology.minReplicasMaxLag} s must be shorter than \`downAfterMilliseconds\` ${topology.downAfterMilliseconds}: an isolated master would accept writes until after the Sentinels fail it over, and the failover would discard them`,
+        );
+    }
 }
 
 /** Checks the image build settings and that every module is shipped by the chosen Redis source. */
 export function validateImage(image: ImageSettings): void {
     if (!/^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/.test(image.imageName)) {
-        throw new Error(`\`imageName\` ${show(image.imageName)} is not a valid image reference such as "redis-ubuntu:7.2.0"`);
+        throw new Error(`\`imageName\` ${show(image.imageName)} is not a valid image reference such as "redis-ubuntu:7.4.0"`);
     }
     if (image.baseImage.trim() === "" || /\s/.test(image.baseImage)) {
         throw new Error(`\`baseImage\` ${show(image.baseImage)} is not an image reference`);
@@ -141,6 +153,11 @@ export function validateImage(image: ImageSettings): void {
     }
     if (!/^[A-Za-z0-9.~+-]+$/.test(image.redisStackVersion)) {
         throw new Error(`\`redisStackVersion\` ${show(image.redisStackVersion)} is not a package version`);
+    }
+    if (image.redisSource === "redis-stack" && !(supportedStackLines as readonly string[]).includes(redisLineOf(image))) {
+        throw new Error(
+            `\`redisStackVersion\` ${show(image.redisStackVersion)} is not a build of a supported line (${supportedStackLines.map((line) => `${line}.0-vN`).join(", ")})`,
+        );
     }
     const seen = new Set<string>();
     for (const module of image.modules) {
@@ -156,7 +173,7 @@ export function validateImage(image: ImageSettings): void {
 }
 
 /** ACL rules that grant keys, channels or commands; anything else (passwords, on/off, reset) is not the app rule's business. */
-const appRuleToken = /^([~%&+-].+|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels)$/;
+const appRuleToken = /^([~%&+-].+|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels)$/i;
 
 /** Checks the application user's name and rules. */
 export function validateAppUser(user: AppUser, reservedNames: readonly string[]): void {
@@ -174,6 +191,12 @@ export function validateAppUser(user: AppUser, reservedNames: readonly string[])
     if (bad !== undefined) {
         throw new Error(
             `\`appUserRules\` token ${show(bad)} is not a key, channel or command rule (passwords and on/off are managed by the program)`,
+        );
+    }
+    const sentinelChannel = tokens.find(ruleReachesSentinelChannels);
+    if (sentinelChannel !== undefined) {
+        throw new Error(
+            `\`appUserRules\` token ${show(sentinelChannel)} grants the Sentinels' ${sentinelChannelPrefix}* channels, where a forged hello can switch failover off; name the application's channels instead, such as "&app:*"`,
         );
     }
 }

@@ -66,14 +66,14 @@ describe("the program with default settings", () => {
 
     it("builds one local image with the Dockerfile's build args, never pushed", () => {
         expect(run.one("docker:index/image:Image", "redis-image").inputs).toEqual({
-            imageName: "redis-ubuntu:7.2.0",
+            imageName: "redis-ubuntu:7.4.0",
             skipPush: true,
             // `pulumi preview` in CI needs no Docker engine.
             buildOnPreview: false,
             build: {
                 context: "./image",
                 dockerfile: "./image/Dockerfile",
-                args: { BASE_IMAGE: "ubuntu:22.04", REDIS_SOURCE: "redis-stack", REDIS_STACK_VERSION: "7.2.0-v0" },
+                args: { BASE_IMAGE: "ubuntu:22.04", REDIS_SOURCE: "redis-stack", REDIS_STACK_VERSION: "7.4.0-v8" },
             },
         });
     });
@@ -89,7 +89,7 @@ describe("the program with default settings", () => {
         const { inputs } = run.one(container, name);
         expect(inputs).toMatchObject({
             name,
-            image: mockImageId("redis-ubuntu:7.2.0"),
+            image: mockImageId("redis-ubuntu:7.4.0"),
             command: [command],
             networksAdvanced: [{ name: "redisnet", ipv4Address: ip }],
             volumes: [{ volumeName: `${name}-data`, containerPath: "/data" }],
@@ -187,7 +187,7 @@ describe("the program with stack settings", () => {
         expect(run.one("docker:index/image:Image", "redis-image").inputs.build.args).toEqual({
             BASE_IMAGE: "debian:bookworm",
             REDIS_SOURCE: "debian",
-            REDIS_STACK_VERSION: "7.2.0-v0",
+            REDIS_STACK_VERSION: "7.4.0-v8",
         });
     });
 

@@ -5,7 +5,7 @@ import { loadSettings, overridingReader } from "../../settings";
 
 const settings = loadSettings(() => undefined);
 const [redis1, redis2] = settings.topology.redisNodes;
-const [sentinel1, sentinel2] = settings.topology.sentinelNodes;
+const [sentinel1, sentinel2, sentinel3] = settings.topology.sentinelNodes;
 
 /** Fixed, recognisable passwords, so that the expected lines can be written out in full. */
 const passwords = Object.fromEntries(principals.map((p) => [p, `${p}-Password-0123456789`])) as Passwords;
@@ -18,6 +18,10 @@ const file = (files: { path: string; content: string }[], path: string) => {
     }
     return found.content;
 };
+const searchDenials =
+    "-ft.config -ft.debug -ft._createifnx -ft._alterifnx -ft._dropifx -ft._dropindexifx -ft._aliasaddifnx -ft._aliasdelifx";
+/** The default modules are RediSearch and RedisJSON. */
+const moduleDenials = `${searchDenials} -json.debug`;
 const lines = (content: string) => content.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
 
 describe("the Redis ACL file", () => {
@@ -27,8 +31,24 @@ describe("the Redis ACL file", () => {
             `user admin on ${hash("admin")} ~* &* +@all`,
             `user replication on ${hash("replication")} -@all +psync +replconf +ping`,
             `user sentinelredis on ${hash("sentinelredis")} -@all &__sentinel__:hello +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill`,
-            `user app on ${hash("app")} ~* &* +@all -@admin -@dangerous +info +role`,
+            `user app on ${hash("app")} ~* &app:* +@all -@admin -@dangerous +info +role ${moduleDenials}`,
         ]);
+    });
+
+    it.each([
+        ["no module", "[]", ""],
+        ["RediSearch", '["/opt/redis-stack/lib/redisearch.so"]', ` ${searchDenials}`],
+        ["RedisJSON", '["/opt/redis-stack/lib/rejson.so"]', " -json.debug"],
+        [
+            "RedisBloom and RedisTimeSeries",
+            '["/opt/redis-stack/lib/redisbloom.so","/opt/redis-stack/lib/redistimeseries.so"]',
+            "",
+        ],
+    ])("keeps the application user from the admin commands of %s", (_, modules, denials) => {
+        const custom = loadSettings(overridingReader({ modules }));
+        expect(lines(file(renderRedisNode(custom, redis1, passwords), "/etc/redis/users.acl"))).toContain(
+            `user app on ${hash("app")} ~* &app:* +@all -@admin -@dangerous +info +role${denials}`,
+        );
     });
 
     it("holds no password in plain text", () => {
@@ -41,7 +61,7 @@ describe("the Redis ACL file", () => {
     it("takes the application user's name and rules from config", () => {
         const custom = loadSettings(overridingReader({ appUser: "shop", appUserRules: "~cart:* -@all +get +set" }));
         expect(lines(file(renderRedisNode(custom, redis1, passwords), "/etc/redis/users.acl"))).toContain(
-            `user shop on ${hash("app")} ~cart:* -@all +get +set`,
+            `user shop on ${hash("app")} ~cart:* -@all +get +set ${moduleDenials}`,
         );
     });
 });
@@ -65,7 +85,7 @@ describe("redis.conf", () => {
             "appendonly yes",
             "appendfsync everysec",
             "min-replicas-to-write 1",
-            "min-replicas-max-lag 5",
+            "min-replicas-max-lag 1",
             "loadmodule /opt/redis-stack/lib/redisearch.so",
             "loadmodule /opt/redis-stack/lib/rejson.so",
         ]);
@@ -106,14 +126,16 @@ describe("sentinel.conf", () => {
             "sentinel parallel-syncs mymaster 1",
             "sentinel sentinel-user sentinelsentinel",
             `sentinel sentinel-pass ${passwords.sentinelsentinel}`,
+            `sentinel known-sentinel mymaster 192.168.55.21 26379 ${sentinelMyid("mymaster", sentinel2)}`,
+            `sentinel known-sentinel mymaster 192.168.55.22 26379 ${sentinelMyid("mymaster", sentinel3)}`,
             "user default off resetpass resetkeys resetchannels -@all",
             `user admin on ${hash("admin")} ~* &* +@all`,
             `user sentinelsentinel on ${hash("sentinelsentinel")} &* +@all`,
-            `user clientsentinel on ${hash("clientsentinel")} -@all &* +auth +client|getname +client|id +client|setname +command +hello +ping +role +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|myid +sentinel|replicas +sentinel|sentinels +subscribe +psubscribe +client|setinfo`,
+            `user clientsentinel on ${hash("clientsentinel")} -@all &* +auth +client|getname +client|id +client|setname +command +hello +ping +role +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|myid +sentinel|replicas +sentinel|slaves +sentinel|sentinels +subscribe +psubscribe +client|setinfo`,
         ]);
     });
 
-    it("lets clients of Redis 7.2 announce themselves (CLIENT SETINFO), but not on Redis 7.0, which refuses the rule", () => {
+    it("lets clients of Redis 7.2+ announce themselves (CLIENT SETINFO), but not on Redis 7.0, which refuses the rule", () => {
         const clientLine = (source: string) =>
             lines(
                 file(
@@ -127,6 +149,14 @@ describe("sentinel.conf", () => {
             ).find((line) => line.startsWith("user clientsentinel "));
         expect(clientLine("redis-stack")).toMatch(/ \+client\|setinfo$/);
         expect(clientLine("debian")).not.toContain("setinfo");
+        const onLine = (redisStackVersion: string) =>
+            lines(
+                file(
+                    renderSentinelNode(loadSettings(overridingReader({ redisStackVersion })), sentinel1, passwords),
+                    "/etc/redis/sentinel.conf",
+                ),
+            ).find((line) => line.startsWith("user clientsentinel "));
+        expect(onLine("7.2.0-v18")).toMatch(/ \+client\|setinfo$/);
     });
 
     it("gives every Sentinel its own stable 40-hex id", () => {
@@ -145,6 +175,7 @@ describe("node.env", () => {
             "NODE_PORT=6380",
             "MASTER_NAME=mymaster",
             "SENTINELS=192.168.55.20:26379,192.168.55.21:26379,192.168.55.22:26379",
+            "REDIS_NODES=192.168.55.10:6379,192.168.55.11:6380,192.168.55.12:6381",
             "SENTINEL_USER=clientsentinel",
             `SENTINEL_PASSWORD=${passwords.clientsentinel}`,
             "HEALTH_USER=replication",

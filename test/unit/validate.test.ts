@@ -105,6 +105,11 @@ describe("validateTopology", () => {
             "`minReplicasToWrite` must be an integer between 0 and 2, got 3",
         ],
         ["a zero replica lag", { minReplicasMaxLag: 0 }, "`minReplicasMaxLag` must be an integer at least 1, got 0"],
+        [
+            "a replica lag as long as the failure detection",
+            { minReplicasMaxLag: 5, downAfterMilliseconds: 5000 },
+            "`minReplicasMaxLag` 5 s must be shorter than `downAfterMilliseconds` 5000",
+        ],
         ["a master name with a space", { masterName: "my master" }, '`masterName` "my master" may only contain'],
         ["a bad network name", { networkName: "redis net" }, '`networkName` "redis net" is not a valid Docker network name'],
     ])("rejects %s", (_, change, message) => {
@@ -147,6 +152,11 @@ describe("validateImage", () => {
             { redisStackVersion: "7.2 .0" },
             '`redisStackVersion` "7.2 .0" is not a package version',
         ],
+        [
+            "a redis-stack line whose commands the program does not know",
+            { redisStackVersion: "6.2.6-v19" },
+            '`redisStackVersion` "6.2.6-v19" is not a build of a supported line (7.2.0-vN, 7.4.0-vN)',
+        ],
     ])("rejects %s", (_, change, message) => {
         expect(() => validateImage(image(change))).toThrow(message);
     });
@@ -165,8 +175,33 @@ describe("validateAppUser", () => {
         ["a password in the rules", { name: "app", rules: "~* +@all >secret" }, '`appUserRules` token ">secret"'],
         ["nopass", { name: "app", rules: "~* +@all nopass" }, '`appUserRules` token "nopass"'],
         ["switching the user on or off", { name: "app", rules: "on ~* +@all" }, '`appUserRules` token "on"'],
+        [
+            "all channels",
+            { name: "app", rules: "~* &* +@all" },
+            '`appUserRules` token "&*" grants the Sentinels\' __sentinel__:*',
+        ],
+        ["allchannels", { name: "app", rules: "~* allchannels +@all" }, '`appUserRules` token "allchannels" grants'],
+        ["ALLCHANNELS", { name: "app", rules: "~* ALLCHANNELS +@all" }, '`appUserRules` token "ALLCHANNELS" grants'],
+        ["the hello channel", { name: "app", rules: "~* &__sentinel__:hello +@all" }, 'token "&__sentinel__:hello" grants'],
+        ["a prefix pattern", { name: "app", rules: "~* &__sen* +@all" }, 'token "&__sen*" grants'],
+        ["a single-character wildcard", { name: "app", rules: "~* &?_sentinel__:* +@all" }, 'token "&?_sentinel__:*" grants'],
+        ["a character class", { name: "app", rules: "~* &[_a]_sentinel__:hello +@all" }, 'token "&[_a]_sentinel__:hello"'],
+        ["an escaped name", { name: "app", rules: "~* &\\_\\_sentinel__:* +@all" }, "grants the Sentinels'"],
     ])("rejects %s", (_, user, message) => {
         expect(() => validateAppUser(user, builtinUsers)).toThrow(message);
+    });
+});
+
+describe("validateAppUser accepts channel rules that stay off the Sentinels' channels", () => {
+    it.each([
+        "~* &app:* +@all -@admin -@dangerous +info +role",
+        "~* &__sentinel_ +@all",
+        "~* &[^_]* +@all",
+        "~* &_[a-z]* +@all",
+        "~* resetchannels +@all",
+        "~cart:* -@all +get +set",
+    ])("%s", (rules) => {
+        expect(() => validateAppUser({ name: "app", rules }, builtinUsers)).not.toThrow();
     });
 });
 
