@@ -8,6 +8,7 @@
  */
 import Redis from "ioredis";
 import { redisAclProfiles, sentinelAclProfiles } from "../../acl";
+import { loadSettings } from "../../settings";
 import { LocalCluster, startLocalCluster } from "../harness/localCluster";
 
 type Target = "redis" | "sentinel";
@@ -54,6 +55,7 @@ const sampleInvocation: Readonly<Record<string, readonly string[]>> = {
     "+sentinel|masters": ["SENTINEL", "MASTERS"],
     "+sentinel|myid": ["SENTINEL", "MYID"],
     "+sentinel|replicas": ["SENTINEL", "REPLICAS", masterName],
+    "+sentinel|slaves": ["SENTINEL", "SLAVES", masterName],
     "+sentinel|sentinels": ["SENTINEL", "SENTINELS", masterName],
     "+psubscribe": ["PSUBSCRIBE", "*"],
     "+unsubscribe": ["UNSUBSCRIBE"],
@@ -80,7 +82,30 @@ const run = (target: Target, user: string | null, expect: Expectation, ...comman
 const dryrun = (target: Target, user: string, expect: Expectation, ...commands: string[][]): Probe[] =>
     commands.map((command) => ({ target, user, command, expect, via: "dryrun" }));
 
-const redisProfiles = redisAclProfiles({ name: appUser, rules: "~* &* +@all" });
+const redisProfiles = redisAclProfiles({ name: appUser, rules: loadSettings(() => undefined).appUser.rules });
+
+/**
+ * The exact commands each Sentinel-aware library sends to a Sentinel to find the master and the replicas (read from
+ * their sources: ioredis 5 SentinelConnector, node-redis 5 RedisSentinel, redis-py 4/5 Sentinel).
+ */
+const discoveryCommands: Readonly<Record<string, readonly string[][]>> = {
+    ioredis: [
+        ["SENTINEL", "sentinels", masterName],
+        ["SENTINEL", "get-master-addr-by-name", masterName],
+        ["SENTINEL", "slaves", masterName],
+    ],
+    "node-redis": [
+        ["SENTINEL", "SENTINELS", masterName],
+        ["SENTINEL", "MASTER", masterName],
+        ["SENTINEL", "REPLICAS", masterName],
+        ["PSUBSCRIBE", "switch-master"],
+    ],
+    "redis-py": [
+        ["SENTINEL", "MASTERS"],
+        ["SENTINEL", "SLAVES", masterName],
+        ["SENTINEL", "SENTINELS", masterName],
+    ],
+};
 
 const probes: Probe[] = [
     // default: disabled on both kinds of instance; no connection gets anywhere without logging in.
@@ -155,7 +180,12 @@ const probes: Probe[] = [
     ...run("redis", "sentinelredis", "noperm", ["CONFIG", "SET", "maxmemory", "1"], ["ACL", "LIST"], ["FLUSHALL"]),
     ...run("redis", "sentinelredis", "noperm", ["SUBSCRIBE", "other"], ["PUBLISH", "other", "x"]),
 
-    // The application user: data commands; nothing administrative or dangerous.
+    // The application user: data commands on its own channels; nothing administrative or dangerous, and never the
+    // Sentinels' hello channel, where a forged message adds fake Sentinels.
+    ...run("redis", appUser, "noperm", ["PUBLISH", "__sentinel__:hello", "x"], ["SUBSCRIBE", "__sentinel__:hello"]),
+    ...run("redis", appUser, "noperm", ["PSUBSCRIBE", "__sentinel__:*"], ["PSUBSCRIBE", "*"], ["PUBLISH", "other", "x"]),
+    ...run("redis", appUser, "ok", ["SUBSCRIBE", "app:events"], ["PSUBSCRIBE", "app:*"]),
+
     ...run(
         "redis",
         appUser,
@@ -176,8 +206,9 @@ const probes: Probe[] = [
     ...run("sentinel", "sentinelsentinel", "ok", ["PING"], ["SENTINEL", "MASTERS"], ["SENTINEL", "MYID"], ["ACL", "WHOAMI"]),
     ...dryrun("sentinel", "sentinelsentinel", "ok", ["PUBLISH", "__sentinel__:hello", "probe"]),
 
-    // clientsentinel: discovery only.
+    // clientsentinel: discovery only, including every command the client libraries send for it.
     ...granted("sentinel", "clientsentinel", sentinelAclProfiles.clientsentinel.rules),
+    ...Object.values(discoveryCommands).flatMap((commands) => run("sentinel", "clientsentinel", "ok", ...commands)),
     ...run("sentinel", "clientsentinel", "noperm", ["SENTINEL", "SET", masterName, "down-after-milliseconds", "1000"]),
     ...run("sentinel", "clientsentinel", "noperm", ["SENTINEL", "FAILOVER", masterName], ["SENTINEL", "CONFIG", "GET", "*"]),
     ...run("sentinel", "clientsentinel", "noperm", ["SENTINEL", "RESET", "*"], ["SENTINEL", "REMOVE", masterName]),
