@@ -79,7 +79,7 @@ describe("the write guard on real processes", () => {
         let written = 0;
         const refused: string[] = [];
 
-        const writers = Array.from({ length: 4 }, (_, index) => cluster.connect(master.name, cluster.appUser)).map(
+        const writers = Array.from({ length: 4 }, () => cluster.connect(master.name, cluster.appUser)).map(
             async (writer, index) => {
                 for (let batch = 0; Date.now() < deadline && batch < 100000; batch++) {
                     const pipeline = writer.pipeline();
