@@ -1,3 +1,4 @@
+export * from "./identity";
 export * from "./paths";
 export * from "./render";
 export * from "./passwords";

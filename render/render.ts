@@ -5,6 +5,7 @@ import Handlebars from "handlebars";
 import { AclProfile, Principal, redisAclProfiles, sentinelAclProfilesFor } from "../acl";
 import { NodeAddress, Settings } from "../settings/types";
 import { redisLineOf } from "../settings/validate";
+import { sentinelMyid } from "./identity";
 import { containerPaths } from "./paths";
 
 /** One file to upload into a container. */
@@ -41,11 +42,6 @@ export function aclLine(user: string, profile: AclProfile, passwords: Passwords)
 
 function aclLines(profiles: Readonly<Record<string, AclProfile>>, passwords: Passwords): string[] {
     return Object.entries(profiles).map(([user, profile]) => aclLine(user, profile, passwords));
-}
-
-/** A Sentinel's run id, derived from its identity so that re-rendering gives the same bytes. */
-export function sentinelMyid(masterName: string, node: NodeAddress): string {
-    return createHash("sha1").update(`${masterName}/${node.name}/${node.ip}:${node.port}`).digest("hex");
 }
 
 function nodeEnv(settings: Settings, kind: "redis" | "sentinel", node: NodeAddress, passwords: Passwords, health: Principal) {

@@ -7,6 +7,7 @@ import { assessCluster, NodeObservation, SentinelObservation } from "../../tools
 import { ClusterDescription } from "../../tools/lib/cluster";
 import { nodeObservationFromInfo, parseInfo } from "../../tools/lib/observe";
 import { formatAssessment } from "../../tools/lib/report";
+import { sentinelMyid } from "../../render";
 
 const node = (name: string, last: number, port: number) => ({ name, ip: `10.0.0.${last}`, port });
 const [r1, r2, r3] = [node("redis1", 10, 6379), node("redis2", 11, 6380), node("redis3", 12, 6381)];
@@ -24,23 +25,30 @@ const description: ClusterDescription = {
     passwords: Object.fromEntries(principals.map((p) => [p, "x"])) as ClusterDescription["passwords"],
 };
 
+/** The declared peers of a Sentinel, with the ids the program renders for them. */
+const declaredPeers = (self: (typeof sentinelNodes)[number]) =>
+    sentinelNodes
+        .filter((peer) => peer !== self)
+        .map((peer) => ({ ip: peer.ip, port: peer.port, runid: sentinelMyid("mymaster", peer) }));
 const sentinelSees = (master: typeof r1, replicas = [r1, r2, r3].filter((n) => n !== master), flags: string[] = []) =>
     sentinelNodes.map((sentinel): SentinelObservation => ({
         sentinel,
         master: { ip: master.ip, port: master.port, flags: ["master", ...flags], quorum: 2 },
         otherSentinels: 2,
         replicas: replicas.map((r) => ({ ip: r.ip, port: r.port, flags: ["slave"] })),
+        peers: declaredPeers(sentinel),
     }));
 const healthyNodes = (): NodeObservation[] => [
     {
         node: r1,
         role: "master",
+        version: "7.4.6",
         offset: 1000,
         connectedReplicas: 2,
         replicaLagSeconds: { "10.0.0.11:6380": 0, "10.0.0.12:6381": 1 },
     },
-    { node: r2, role: "replica", offset: 1000, masterAddress: "10.0.0.10:6379", linkUp: true },
-    { node: r3, role: "replica", offset: 900, masterAddress: "10.0.0.10:6379", linkUp: true },
+    { node: r2, role: "replica", version: "7.4.6", offset: 1000, masterAddress: "10.0.0.10:6379", linkUp: true },
+    { node: r3, role: "replica", version: "7.4.6", offset: 900, masterAddress: "10.0.0.10:6379", linkUp: true },
 ];
 
 describe("assessCluster", () => {
@@ -152,13 +160,46 @@ describe("assessCluster", () => {
     });
 });
 
+describe("assessCluster and the declared topology", () => {
+    it("flags a Sentinel that knows a peer the stack does not declare, and says how to clear it", () => {
+        const sentinels = sentinelSees(r1);
+        const fake = { ip: "127.0.0.1", port: 26999, runid: "f".repeat(40) };
+        sentinels[1] = { ...sentinels[1], otherSentinels: 3, peers: [...declaredPeers(sentinelNodes[1]), fake] };
+        const assessment = assessCluster(description, sentinels, healthyNodes());
+        expect(assessment.healthy).toBe(false);
+        expect(assessment.problems).toEqual([
+            "sentinel2 knows Sentinels the stack does not declare: 127.0.0.1:26999 (runid ffffffffffff); clear it with `SENTINEL RESET mymaster` on sentinel2 as admin, one Sentinel at a time, each after the previous one lists its peers and replicas again (or replace its container)",
+        ]);
+    });
+
+    it("flags a declared address with another run id, and a replica the stack does not declare", () => {
+        const sentinels = sentinelSees(r1);
+        const impostor = { ip: sentinelNodes[1].ip, port: sentinelNodes[1].port, runid: "0".repeat(40) };
+        sentinels[0] = {
+            ...sentinels[0],
+            peers: [impostor, declaredPeers(sentinelNodes[0])[1]],
+            replicas: [...sentinels[0].replicas!, { ip: "10.0.0.99", port: 6379, flags: ["slave"] }],
+        };
+        const problems = assessCluster(description, sentinels, healthyNodes()).problems;
+        expect(problems).toHaveLength(2);
+        expect(problems[0]).toMatch(
+            /^sentinel1 knows Sentinels the stack does not declare: 10\.0\.0\.21:26379 \(runid 000000000000\)/,
+        );
+        expect(problems[1]).toMatch(/^sentinel1 knows replicas the stack does not declare: 10\.0\.0\.99:6379; clear it with/);
+    });
+});
+
 describe("the status table", () => {
     it("shows one aligned row per node and per Sentinel, then the verdict", () => {
         const text = formatAssessment(assessCluster(description, sentinelSees(r1), healthyNodes()));
         const lines = text.split("\n");
-        expect(lines[0]).toMatch(/^NODE\s+ADDRESS\s+SENTINELS SAY\s+NODE SAYS\s+LINK\s+OFFSET\s+LAG\s+LAG S\s+FLAGS$/);
-        expect(lines[2]).toMatch(/^redis1\s+10\.0\.0\.10:6379\s+master \(all\)\s+master\s+2 replicas\s+1000\s+-\s+1 s\s+-$/);
-        expect(lines[4]).toMatch(/^redis3\s+10\.0\.0\.12:6381\s+replica \(all\)\s+replica\s+up\s+900\s+100 B\s+1 s\s+-$/);
+        expect(lines[0]).toMatch(/^NODE\s+ADDRESS\s+SENTINELS SAY\s+NODE SAYS\s+VERSION\s+LINK\s+OFFSET\s+LAG\s+LAG S\s+FLAGS$/);
+        expect(lines[2]).toMatch(
+            /^redis1\s+10\.0\.0\.10:6379\s+master \(all\)\s+master\s+7\.4\.6\s+2 replicas\s+1000\s+-\s+1 s\s+-$/,
+        );
+        expect(lines[4]).toMatch(
+            /^redis3\s+10\.0\.0\.12:6381\s+replica \(all\)\s+replica\s+7\.4\.6\s+up\s+900\s+100 B\s+1 s\s+-$/,
+        );
         expect(lines[0].indexOf("ADDRESS")).toBe(lines[4].indexOf("10.0.0.12"));
         expect(text).toContain("sentinel3  10.0.0.22:26379  yes      10.0.0.10:6379  2       2      -");
         expect(lines[lines.length - 1]).toBe("HEALTHY: master 10.0.0.10:6379, every Sentinel agrees, every replica in sync");

@@ -1,3 +1,4 @@
+import { sentinelMyid } from "../../render/identity";
 import { NodeAddress } from "../../settings/types";
 import { address, ClusterDescription } from "./cluster";
 
@@ -8,6 +9,8 @@ export interface SentinelObservation {
     readonly master?: { readonly ip: string; readonly port: number; readonly flags: readonly string[]; readonly quorum: number };
     readonly otherSentinels?: number;
     readonly replicas?: readonly { readonly ip: string; readonly port: number; readonly flags: readonly string[] }[];
+    /** The other Sentinels it knows (SENTINEL SENTINELS). */
+    readonly peers?: readonly { readonly ip: string; readonly port: number; readonly runid: string }[];
 }
 
 /** What one Redis node says about itself (INFO replication), or why it could not be asked. */
@@ -15,6 +18,8 @@ export interface NodeObservation {
     readonly node: NodeAddress;
     readonly error?: string;
     readonly role?: "master" | "replica";
+    /** redis_version from INFO server. */
+    readonly version?: string;
     readonly offset?: number;
     /** Replicas only. */
     readonly masterAddress?: string;
@@ -30,6 +35,7 @@ export interface NodeRow {
     /** The role each Sentinel gives the node, in Sentinel order: master, replica, or ? when unknown. */
     readonly sentinelRoles: readonly string[];
     readonly reportedRole: string;
+    readonly version: string;
     readonly link: string;
     readonly offset: number | null;
     readonly lagBytes: number | null;
@@ -124,6 +130,7 @@ export function assessCluster(
                 address: nodeAddress,
                 sentinelRoles,
                 reportedRole: "?",
+                version: "?",
                 link: "-",
                 offset: null,
                 lagBytes: null,
@@ -145,6 +152,7 @@ export function assessCluster(
                 address: nodeAddress,
                 sentinelRoles,
                 reportedRole: "master",
+                version: observation.version ?? "?",
                 link: `${observation.connectedReplicas ?? 0} replicas`,
                 offset: observation.offset ?? null,
                 lagBytes: null,
@@ -163,6 +171,7 @@ export function assessCluster(
             address: nodeAddress,
             sentinelRoles,
             reportedRole: "replica",
+            version: observation.version ?? "?",
             link: observation.linkUp ? "up" : "down",
             offset: observation.offset ?? null,
             lagBytes:
@@ -194,6 +203,35 @@ export function assessCluster(
         );
     }
 
+    problems.push(...strangers(description, answering));
+
     const unique = [...new Set(problems)];
     return { healthy: unique.length === 0, master, problems: unique, nodes: nodeRows, sentinels: sentinelRows };
+}
+
+/**
+ * Peers and replicas a Sentinel knows that the stack does not declare: a Sentinel learned from a forged hello counts
+ * as a voter (a failover then needs a majority that cannot be reached), and a stray replica may be promoted.
+ */
+function strangers(description: ClusterDescription, answering: readonly SentinelObservation[]): string[] {
+    const declaredPeer = new Set(
+        description.sentinelNodes.map((node) => `${address(node)} ${sentinelMyid(description.masterName, node)}`),
+    );
+    const declaredNode = new Set(description.redisNodes.map(address));
+    const reset = (sentinel: string) =>
+        `clear it with \`SENTINEL RESET ${description.masterName}\` on ${sentinel} as admin, one Sentinel at a time, ` +
+        "each after the previous one lists its peers and replicas again (or replace its container)";
+    return answering.flatMap((observation) => {
+        const name = observation.sentinel.name;
+        const peers = (observation.peers ?? [])
+            .filter((peer) => !declaredPeer.has(`${address(peer)} ${peer.runid}`))
+            .map((peer) => `${address(peer)} (runid ${peer.runid.slice(0, 12)})`);
+        const replicas = (observation.replicas ?? []).filter((r) => !declaredNode.has(address(r))).map(address);
+        return [
+            ...(peers.length ? [`${name} knows Sentinels the stack does not declare: ${peers.join(", ")}; ${reset(name)}`] : []),
+            ...(replicas.length
+                ? [`${name} knows replicas the stack does not declare: ${replicas.join(", ")}; ${reset(name)}`]
+                : []),
+        ];
+    });
 }

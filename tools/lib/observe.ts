@@ -53,8 +53,9 @@ export function parseInfo(text: string): Record<string, string> {
     );
 }
 
-/** Reads INFO replication fields into what the assessment needs. */
+/** Reads INFO server and replication fields into what the assessment needs. */
 export function nodeObservationFromInfo(node: NodeAddress, info: Record<string, string>): NodeObservation {
+    const version = info.redis_version;
     if (info.role === "master") {
         const lags: Record<string, number> = {};
         for (const [key, value] of Object.entries(info)) {
@@ -66,6 +67,7 @@ export function nodeObservationFromInfo(node: NodeAddress, info: Record<string, 
         return {
             node,
             role: "master",
+            version,
             offset: Number(info.master_repl_offset),
             connectedReplicas: Number(info.connected_slaves),
             replicaLagSeconds: lags,
@@ -74,6 +76,7 @@ export function nodeObservationFromInfo(node: NodeAddress, info: Record<string, 
     return {
         node,
         role: "replica",
+        version,
         offset: Number(info.slave_repl_offset),
         masterAddress: `${info.master_host}:${info.master_port}`,
         linkUp: info.master_link_status === "up",
@@ -88,6 +91,7 @@ export async function observeSentinel(description: ClusterDescription, sentinel:
         return await withConnection(sentinel, "clientsentinel", description.passwords.clientsentinel, async (client) => {
             const master = pairs(await client.call("SENTINEL", "MASTER", description.masterName));
             const replicas = ((await client.call("SENTINEL", "REPLICAS", description.masterName)) as unknown[]).map(pairs);
+            const peers = ((await client.call("SENTINEL", "SENTINELS", description.masterName)) as unknown[]).map(pairs);
             return {
                 sentinel,
                 master: {
@@ -98,6 +102,7 @@ export async function observeSentinel(description: ClusterDescription, sentinel:
                 },
                 otherSentinels: Number(master["num-other-sentinels"]),
                 replicas: replicas.map((r) => ({ ip: r.ip, port: Number(r.port), flags: r.flags.split(",") })),
+                peers: peers.map((p) => ({ ip: p.ip, port: Number(p.port), runid: p.runid })),
             };
         });
     } catch (error) {
@@ -108,8 +113,10 @@ export async function observeSentinel(description: ClusterDescription, sentinel:
 /** Asks one Redis node, as admin, for its replication state. */
 export async function observeNode(description: ClusterDescription, node: NodeAddress): Promise<NodeObservation> {
     try {
-        const info = await withConnection(node, "admin", description.passwords.admin, (client) => client.info("replication"));
-        return nodeObservationFromInfo(node, parseInfo(info));
+        const info = await withConnection(node, "admin", description.passwords.admin, async (client) =>
+            parseInfo((await client.info("server")) + (await client.info("replication"))),
+        );
+        return nodeObservationFromInfo(node, info);
     } catch (error) {
         return { node, error: message(error) };
     }

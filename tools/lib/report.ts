@@ -7,12 +7,13 @@ const show = (value: number | null, unit = "") => (value === null ? "-" : `${val
 export function formatAssessment(assessment: ClusterAssessment): string {
     const summarise = (roles: readonly string[]) => (new Set(roles).size === 1 ? `${roles[0]} (all)` : roles.join(","));
     const nodes = formatTable(
-        ["NODE", "ADDRESS", "SENTINELS SAY", "NODE SAYS", "LINK", "OFFSET", "LAG", "LAG S", "FLAGS"],
+        ["NODE", "ADDRESS", "SENTINELS SAY", "NODE SAYS", "VERSION", "LINK", "OFFSET", "LAG", "LAG S", "FLAGS"],
         assessment.nodes.map((row) => [
             row.node,
             row.address,
             summarise(row.sentinelRoles),
             row.reportedRole,
+            row.version,
             row.link,
             show(row.offset),
             show(row.lagBytes, " B"),
