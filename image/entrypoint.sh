@@ -74,7 +74,7 @@ current_master() {
 # one clear line and exit 78, instead of the server crash-looping on "Can't handle RDB format version".
 # The server's own checker judges the header, so no table of versions is kept here.
 check_dataset_format() {
-    local file header probe
+    local file header probe report
     if ! command -v redis-check-rdb >/dev/null; then
         log "redis-check-rdb is not in the image; not checking which Redis wrote the dataset"
         return 0
@@ -85,8 +85,10 @@ check_dataset_format() {
         header=$(head -c 9 "$file")
         [[ "$header" =~ ^REDIS[0-9]{4}$ ]] || continue
         printf '%s' "$header" >"$probe"
-        if redis-check-rdb "$probe" 2>&1 | grep -q "Can't handle RDB format version"; then
-            log "refusing to start: $file has RDB format ${header#REDIS}, written by a newer Redis than this image's $(redis-server --version | grep -o 'v=[0-9.]*'); Redis cannot downgrade a dataset. Run the previous image again, or start from an export (see README, Switching redisSource)"
+        # The checker fails on a bare header either way (truncated file); only its reason tells the two apart.
+        report=$(redis-check-rdb "$probe" 2>&1 || true)
+        if [[ "$report" == *"Can't handle RDB format version"* ]]; then
+            log "refusing to start: $file has RDB format ${header#REDIS}, written by a newer Redis than this image's $(redis-server --version | grep -o 'v=[0-9.]*'); Redis cannot downgrade a dataset. Run the previous image again, or start from an export (README: Choosing the Redis build)"
             rm -f "$probe"
             exit 78
         fi

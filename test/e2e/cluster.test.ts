@@ -8,6 +8,8 @@ import { removeLabelled } from "../docker/deployer";
 import { connectEngine, engineUnavailableReason } from "../docker/engine";
 import { execIn } from "../docker/exec";
 import { ClusterProbe, containerLog } from "../docker/probe";
+import { e2eLabel } from "../docker/deployer";
+import { sentinelMyid } from "../../render";
 import {
     addressOf,
     agreedMaster,
@@ -18,6 +20,8 @@ import {
     nodesClaimingMaster,
     RedisNode,
     runClientContainer,
+    runToExit,
+    SentinelNode,
     waitFor,
 } from "./support";
 
@@ -90,7 +94,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
      * The seed's failover walk-through, checked: pause the master, the Sentinels mark it down and elect a new one, the
      * other replica follows (CONFIG REWRITE), unpause, the old master is converted and catches up. Returns the timings.
      */
-    const failoverDrill = async (oldMaster: RedisNode, phase: string): Promise<string> => {
+    const failoverDrill = async (oldMaster: RedisNode, phase: string): Promise<{ summary: string; failoverMs: number }> => {
         const replicas = outputs.redisNodes.filter((redis) => redis.name !== oldMaster.name);
         await data.write(probe, oldMaster, `${phase}-before-failover`, 200, replicas.length);
         const marks = Object.fromEntries(
@@ -197,13 +201,13 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         await expectDataEverywhere();
         const fullSync = rejoinedLog.value.includes("Background AOF rewrite finished successfully");
         const aborted = sentinelLogsAfter.join("").split(`-failover-abort-no-good-slave ${oldMasterEvent}`).length - 1;
-        return (
+        const summary =
             `failover ${failover.elapsedMs} ms (pause ${oldMaster.name} -> Sentinels agree on ${newMaster.name}, down-after ${sentinelTiming("down-after-milliseconds")} ms` +
             (aborted > 0 ? `, ${aborted} attempt(s) aborted with no good replica, retried after 2 x failover-timeout` : "") +
             "), " +
             `recovery ${recoveryMs} ms (unpause -> ${oldMaster.name} replica of ${newMaster.name}, ${fullSync ? "full sync + AOF rewrite" : "partial resync"}, all replicas acknowledge), ` +
-            `${data.size} confirmed keys on every node`
-        );
+            `${data.size} confirmed keys on every node`;
+        return { summary, failoverMs: failover.elapsedMs };
     };
 
     beforeAll(async () => {
@@ -268,7 +272,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
     test(
         "failover drill: pausing the master elects a new one, the other replica follows, and the old master rejoins as a replica",
         async () => {
-            console.log(`e2e drill: ${await failoverDrill(outputs.redisNodes[0], "drill")}`);
+            console.log(`e2e drill: ${(await failoverDrill(outputs.redisNodes[0], "drill")).summary}`);
         },
         4 * 60_000,
     );
@@ -323,6 +327,168 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         5 * 60_000,
     );
 
+    /** The run ids a Sentinel knows its peers by (SENTINEL SENTINELS), sorted. */
+    const peerIds = async (sentinel: SentinelNode) => {
+        const lines = await probe.cli("clientsentinel", sentinel, "SENTINEL", "sentinels", outputs.masterName);
+        return lines.flatMap((line, index) => (line === "runid" ? [lines[index + 1]] : [])).sort();
+    };
+    const declaredIds = (sentinel: SentinelNode) =>
+        outputs.sentinelNodes
+            .filter((peer) => peer.name !== sentinel.name)
+            .map((peer) => sentinelMyid(outputs.masterName, peer))
+            .sort();
+    const fakeRunid = "f".repeat(40);
+    /** A hello as a Sentinel publishes it, for a Sentinel that does not exist (on the container's own loopback). */
+    const forgedHello = (master: RedisNode) =>
+        `127.0.0.1,26999,${fakeRunid},0,${outputs.masterName},${master.ip},${master.port},0`;
+
+    test(
+        "the application user cannot forge a Sentinel hello; a fake peer injected as admin is gone after its Sentinel is replaced or reset, and failover works",
+        async () => {
+            const master = await currentMaster();
+            const forged = await probe.tryCli("app", master, ["PUBLISH", "__sentinel__:hello", forgedHello(master)]);
+            expect(forged.stdout).toMatch(/^NOPERM/);
+            const forgedAt = Date.now();
+
+            // What an application login could do before: admin still can, so inject the fake peer that way.
+            await probe.cli("admin", master, "PUBLISH", "__sentinel__:hello", forgedHello(master));
+            for (const sentinel of outputs.sentinelNodes) {
+                await waitFor(
+                    `${sentinel.name} to learn the fake peer`,
+                    async () => ((await peerIds(sentinel)).includes(fakeRunid) ? true : undefined),
+                    10_000,
+                );
+            }
+
+            // Replaced: the entrypoint keeps only the declared peers.
+            const [replaced, ...reset] = outputs.sentinelNodes;
+            await replaceKeepingLog(replaced.name);
+            await waitFor(
+                `the replaced ${replaced.name} to know exactly the declared peers`,
+                async () =>
+                    JSON.stringify(await peerIds(replaced)) === JSON.stringify(declaredIds(replaced)) ? true : undefined,
+                30_000,
+            );
+            // Reset, as npm run status advises: one Sentinel at a time, each after it knows its peers and replicas again.
+            for (const sentinel of reset) {
+                await probe.cli("admin", sentinel, "SENTINEL", "RESET", outputs.masterName);
+                await waitFor(
+                    `${sentinel.name} to know exactly the declared peers and every replica after SENTINEL RESET`,
+                    async () => {
+                        const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
+                        const field = (key: string) => fields[fields.indexOf(key) + 1];
+                        const peers = JSON.stringify(await peerIds(sentinel)) === JSON.stringify(declaredIds(sentinel));
+                        return peers && Number(field("num-slaves")) === outputs.redisNodes.length - 1 ? true : undefined;
+                    },
+                    30_000,
+                );
+            }
+            for (const sentinel of outputs.sentinelNodes) {
+                expect(await peerIds(sentinel)).toEqual(declaredIds(sentinel));
+            }
+
+            const { summary, failoverMs } = await failoverDrill(master, "after-forgery");
+            const downAfter = sentinelTiming("down-after-milliseconds");
+            console.log(`e2e drill after the forged hello (${Date.now() - forgedAt} ms later): ${summary}`);
+            expect(failoverMs).toBeLessThanOrEqual(downAfter + 5000);
+        },
+        5 * 60_000,
+    );
+
+    test(
+        "a master cut off the network refuses writes within about 2 s, and rejoins as a replica when reconnected",
+        async () => {
+            const master = await currentMaster();
+            const network = docker.getNetwork(outputs.network);
+            // A writer inside the master's container (on loopback, which the cut leaves alone) timestamps every reply.
+            const writer = execIn(
+                docker.getContainer(master.name),
+                [
+                    "bash",
+                    "-c",
+                    'for i in $(seq 1 1500); do r=$(REDISCLI_AUTH="$APP_PASSWORD" timeout 2 redis-cli --no-auth-warning --raw -p "$PORT" --user "$APP_USER" SET e2e:cut "$i" 2>&1); echo "$(date +%s%3N) $r"; [[ "$r" == NOREPLICAS* ]] && break; sleep 0.005; done',
+                ],
+                [`APP_PASSWORD=${outputs.passwords.app}`, `APP_USER=${outputs.appUser}`, `PORT=${master.port}`],
+                60_000,
+            );
+            await waitFor(
+                "the writer to be writing",
+                async () => ((await probe.cli("admin", master, "GET", "e2e:cut"))[0] ? true : undefined),
+                10_000,
+            );
+            const cutAt = Date.now();
+            await network.disconnect({ Container: master.name, Force: true });
+            let reconnected = false;
+            const reconnect = async () => {
+                if (!reconnected) {
+                    reconnected = true;
+                    await network.connect({ Container: master.name, EndpointConfig: { IPAMConfig: { IPv4Address: master.ip } } });
+                }
+            };
+            try {
+                const lines = (await writer).stdout
+                    .trim()
+                    .split("\n")
+                    .map((line) => line.split(" "));
+                const refusal = lines.find(([, reply]) => reply?.startsWith("NOREPLICAS"));
+                expect(refusal).toBeDefined();
+                const windowMs = Number(refusal![0]) - cutAt;
+                const acceptedAfterCut = lines.filter(([at, reply]) => Number(at) > cutAt && reply === "OK").length;
+                console.log(
+                    `e2e network cut: ${master.name} refused writes ${windowMs} ms after the cut (${acceptedAfterCut} unconfirmed writes accepted meanwhile)`,
+                );
+                expect(windowMs).toBeLessThanOrEqual(3100);
+                const newMaster = (
+                    await waitFor(
+                        "the Sentinels to fail the cut-off master over",
+                        async () => {
+                            const agreed = await agreedMaster(probe, outputs);
+                            return agreed !== addressOf(master) ? node(agreed) : undefined;
+                        },
+                        60_000,
+                    )
+                ).value;
+                await reconnect();
+                await waitFor(
+                    `${master.name} to rejoin as a replica of ${newMaster.name}`,
+                    async () => (await isReplicaOf(probe, master, addressOf(newMaster))) || undefined,
+                    60_000,
+                );
+                expect(await nodesClaimingMaster(probe, outputs)).toEqual([newMaster.name]);
+                await expectDataEverywhere();
+            } finally {
+                await reconnect().catch(() => undefined);
+            }
+        },
+        4 * 60_000,
+    );
+
+    test("a node whose volume holds a dataset from a newer Redis refuses to start with one clear line", async () => {
+        const script = [
+            "set -e",
+            "mkdir -p /etc/redis",
+            // The entrypoint's settings for a node that has nobody to ask; loopback only (no network).
+            "printf 'NODE_KIND=redis\\nNODE_NAME=downgraded\\nNODE_IP=127.0.0.1\\nNODE_PORT=6399\\nMASTER_NAME=m\\nSENTINELS=127.0.0.1:1\\nREDIS_NODES=127.0.0.1:6399\\n' >/etc/redis/node.env",
+            "printf 'port 6399\\n' >/etc/redis/redis.conf",
+            // The header redis-stack 7.4 writes (RDB format 12), which Redis 7.0 cannot read.
+            "printf 'REDIS0012\\xfa\\x09redis-ver\\x057.4.6' >/data/dump.rdb",
+            "exec /usr/local/bin/redis-node-entrypoint redis",
+        ].join("\n");
+        const container = await docker.createContainer({
+            name: "e2e-downgrade",
+            Image: cluster.imageId,
+            Entrypoint: ["bash", "-c", script],
+            Labels: { [e2eLabel]: "true" },
+            HostConfig: { NetworkMode: "none" },
+        });
+        const { exitCode, log } = await runToExit(docker, container, 30_000);
+        expect(exitCode).toBe(78);
+        expect(log).toMatch(
+            /refusing to start: \/data\/dump\.rdb has RDB format 0012, written by a newer Redis than this image's v=7\.0\.\d+/,
+        );
+        expect(log).not.toContain("Can't handle RDB format version");
+    }, 60_000);
+
     test(
         "restarting every container at once re-forms the cluster with no confirmed data lost",
         async () => {
@@ -360,8 +526,10 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             }
             // Each Sentinel must come back knowing the replicas, or it cannot fail over a master that dies right away.
             for (const [index, sentinel] of outputs.sentinelNodes.entries()) {
-                expect(await logSince(docker, sentinel.name, marks[index])).toMatch(
-                    new RegExp(`keeping the state saved last time: ${outputs.redisNodes.length - 1} known replicas`),
+                const log = await logSince(docker, sentinel.name, marks[index]);
+                expect(log).toContain("keeping the epochs saved last time");
+                expect(log).toContain(
+                    `known replicas: the ${outputs.redisNodes.length - 1} declared nodes other than the master; known Sentinels: the ${outputs.sentinelNodes.length - 1} declared peers`,
                 );
             }
             await expectDataEverywhere();
@@ -374,7 +542,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
     test(
         "after the restart the re-formed cluster fails over again, with every Sentinel and replica taking part",
         async () => {
-            console.log(`e2e drill after restart: ${await failoverDrill(await currentMaster(), "second")}`);
+            console.log(`e2e drill after restart: ${(await failoverDrill(await currentMaster(), "second")).summary}`);
         },
         4 * 60_000,
     );

@@ -165,21 +165,30 @@ export async function runClientContainer(
         HostConfig: { NetworkMode: outputs.network },
         NetworkingConfig: { EndpointsConfig: { [outputs.network]: { IPAMConfig: { IPv4Address: ip } } } },
     });
+    const { exitCode, log } = await runToExit(docker, container, 30_000);
+    if (exitCode !== 0) {
+        throw new Error(`the client container exited ${exitCode}:\n${log}`);
+    }
+    return { value: log, elapsedMs: Date.now() - started };
+}
+
+/** Starts a created one-off container, waits (bounded) until it exits, and removes it; its exit code and log. */
+export async function runToExit(
+    docker: Docker,
+    container: Docker.Container,
+    timeoutMs: number,
+): Promise<{ exitCode: number; log: string }> {
     try {
         await container.start();
         const exited = await waitFor(
-            "the client container to exit",
+            `container ${container.id.slice(0, 12)} to exit`,
             async () => {
                 const { State } = await container.inspect();
                 return State.Running ? undefined : State.ExitCode;
             },
-            30_000,
+            timeoutMs,
         );
-        const log = await containerLog(docker, "e2e-client");
-        if (exited.value !== 0) {
-            throw new Error(`the client container exited ${exited.value}:\n${log}`);
-        }
-        return { value: log, elapsedMs: Date.now() - started };
+        return { exitCode: exited.value, log: await containerLog(docker, container.id) };
     } finally {
         await container.remove({ force: true });
     }

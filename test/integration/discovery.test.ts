@@ -11,7 +11,8 @@ import Redis from "ioredis";
 import { createSentinel } from "redis";
 import { sentinelClientOptions } from "../../tools/lib/sentinelClient";
 import { pollUntil, withTimeout } from "../../tools/lib/poll";
-import { LocalCluster, startLocalCluster } from "../harness/localCluster";
+import { LocalCluster } from "../harness/localCluster";
+import { localClusterPerSuite } from "../harness/suite";
 
 /** The interpreter Debian's python3-redis is installed for (a pyenv or venv python would not see it). */
 const debianPython = "/usr/bin/python3";
@@ -60,21 +61,13 @@ function redisPyMissing(): string | undefined {
 }
 
 describe("clients discover the master and the replicas through the Sentinels as clientsentinel", () => {
-    let cluster: LocalCluster;
-
-    beforeAll(async () => {
-        cluster = await startLocalCluster();
-    }, 30000);
-
-    afterAll(async () => {
-        await cluster?.stop();
-    });
+    const cluster = localClusterPerSuite();
 
     /** Every ACL LOG entry on every node and Sentinel since the last reset: user, command and reason. */
     const aclLogs = async () => {
         const entries: string[] = [];
-        for (const node of cluster.nodes) {
-            const log = (await cluster.withConnection(node.name, (client) => client.call("ACL", "LOG"))) as unknown[][];
+        for (const node of cluster().nodes) {
+            const log = (await cluster().withConnection(node.name, (client) => client.call("ACL", "LOG"))) as unknown[][];
             for (const entry of log) {
                 const fields = new Map<string, unknown>();
                 for (let index = 0; index + 1 < entry.length; index += 2) {
@@ -87,13 +80,13 @@ describe("clients discover the master and the replicas through the Sentinels as 
     };
 
     beforeEach(async () => {
-        for (const node of cluster.nodes) {
-            await cluster.withConnection(node.name, (client) => client.call("ACL", "LOG", "RESET"));
+        for (const node of cluster().nodes) {
+            await cluster().withConnection(node.name, (client) => client.call("ACL", "LOG", "RESET"));
         }
     });
 
     test("ioredis finds the master (role master) and a replica (role slave: SENTINEL SLAVES)", async () => {
-        const description = cluster.description();
+        const description = cluster().description();
         const master = new Redis(sentinelClientOptions(description));
         const replica = new Redis({ ...sentinelClientOptions(description), role: "slave", failoverDetector: false });
         // Listen before awaiting either: the second may be ready while the first is awaited.
@@ -120,10 +113,10 @@ describe("clients discover the master and the replicas through the Sentinels as 
 
     test("node-redis createSentinel with a replica pool writes to the master and reads from a replica", async () => {
         const client = createSentinel({
-            name: cluster.masterName,
-            sentinelRootNodes: cluster.sentinelNodes.map(({ ip, port }) => ({ host: ip, port })),
-            sentinelClientOptions: { username: "clientsentinel", password: cluster.passwords.clientsentinel },
-            nodeClientOptions: { username: cluster.appUser, password: cluster.passwords.app },
+            name: cluster().masterName,
+            sentinelRootNodes: cluster().sentinelNodes.map(({ ip, port }) => ({ host: ip, port })),
+            sentinelClientOptions: { username: "clientsentinel", password: cluster().passwords.clientsentinel },
+            nodeClientOptions: { username: cluster().appUser, password: cluster().passwords.app },
             replicaPoolSize: 1,
         });
         client.on("error", () => undefined);
@@ -147,7 +140,7 @@ describe("clients discover the master and the replicas through the Sentinels as 
         if (missing) {
             throw new Error(`redis-py cannot run: ${missing}`);
         }
-        expect(await runRedisPy(cluster)).toBe("slave written-by-redis-py");
+        expect(await runRedisPy(cluster())).toBe("slave written-by-redis-py");
         expect(await aclLogs()).toEqual([]);
     }, 30000);
 });

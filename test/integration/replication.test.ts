@@ -1,21 +1,13 @@
 /** Replication as rendered: the replicas log in as the replication user, copy every write and refuse their own. */
-import { LocalCluster, startLocalCluster } from "../harness/localCluster";
+import { localClusterPerSuite } from "../harness/suite";
 import { pollUntil } from "../../tools/lib/poll";
 
 describe("replication on real Redis processes", () => {
-    let cluster: LocalCluster;
-
-    beforeAll(async () => {
-        cluster = await startLocalCluster();
-    }, 30000);
-
-    afterAll(async () => {
-        await cluster?.stop();
-    });
+    const cluster = localClusterPerSuite();
 
     test("writes on the master are readable on both replicas", async () => {
-        const [master, ...replicas] = cluster.redisNodes;
-        const writer = cluster.connect(master.name, cluster.appUser);
+        const [master, ...replicas] = cluster().redisNodes;
+        const writer = cluster().connect(master.name, cluster().appUser);
         const values = Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`replication:${index}`, `value-${index}`]));
         for (const [key, value] of Object.entries(values)) {
             await writer.set(key, value);
@@ -23,7 +15,7 @@ describe("replication on real Redis processes", () => {
         // WAIT: both replicas have acknowledged everything written so far on this connection.
         expect(await writer.call("WAIT", "2", "5000")).toBe(2);
         for (const replica of replicas) {
-            const reader = cluster.connect(replica.name, cluster.appUser);
+            const reader = cluster().connect(replica.name, cluster().appUser);
             expect(await reader.mget(...Object.keys(values))).toEqual(Object.values(values));
             reader.disconnect();
         }
@@ -31,8 +23,8 @@ describe("replication on real Redis processes", () => {
     });
 
     test("each replica logged in with the replication user and reports its link up", async () => {
-        for (const replica of cluster.redisNodes.slice(1)) {
-            const admin = cluster.connect(replica.name);
+        for (const replica of cluster().redisNodes.slice(1)) {
+            const admin = cluster().connect(replica.name);
             const info = await pollUntil(
                 `${replica.name} link up`,
                 async () => {
@@ -41,16 +33,16 @@ describe("replication on real Redis processes", () => {
                 },
                 { timeoutMs: 5000 },
             );
-            expect(info).toMatch(new RegExp(`master_host:${cluster.redisNodes[0].ip.replace(/\./g, "\\.")}`));
+            expect(info).toMatch(new RegExp(`master_host:${cluster().redisNodes[0].ip.replace(/\./g, "\\.")}`));
             admin.disconnect();
         }
-        expect(cluster.logs(cluster.redisNodes[1].name)).toMatch(/MASTER <-> REPLICA sync: Finished with success/);
+        expect(cluster().logs(cluster().redisNodes[1].name)).toMatch(/MASTER <-> REPLICA sync: Finished with success/);
     });
 
     test("replicas refuse writes, also from admin", async () => {
-        for (const replica of cluster.redisNodes.slice(1)) {
-            for (const user of [cluster.appUser, "admin"]) {
-                const client = cluster.connect(replica.name, user);
+        for (const replica of cluster().redisNodes.slice(1)) {
+            for (const user of [cluster().appUser, "admin"]) {
+                const client = cluster().connect(replica.name, user);
                 await expect(client.set("replication:refused", "x")).rejects.toThrow(/^READONLY/);
                 client.disconnect();
             }

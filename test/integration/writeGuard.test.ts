@@ -5,30 +5,22 @@
  */
 import { setTimeout as delay } from "timers/promises";
 import Redis from "ioredis";
-import { LocalCluster, startLocalCluster } from "../harness/localCluster";
+import { localClusterPerSuite } from "../harness/suite";
 import { pollUntil } from "../../tools/lib/poll";
 
 const isNoReplicas = (error: unknown) => error instanceof Error && error.message.startsWith("NOREPLICAS");
 
 describe("the write guard on real processes", () => {
-    let cluster: LocalCluster;
-
-    beforeAll(async () => {
-        cluster = await startLocalCluster();
-    }, 30000);
-
-    afterAll(async () => {
-        await cluster?.stop();
-    });
+    const cluster = localClusterPerSuite();
 
     /**
      * Freezes every replica (no more REPLCONF ACKs reach the master, as when the master is cut off) and writes to the
      * master every 10 ms until it answers NOREPLICAS; returns the time from the freeze to that answer.
      */
     async function refusalAfterReplicasFallSilent(writer: Redis, round: number): Promise<number> {
-        const replicas = cluster.redisNodes.slice(1);
+        const replicas = cluster().redisNodes.slice(1);
         const frozenAt = Date.now();
-        replicas.forEach((replica) => cluster.freeze(replica.name));
+        replicas.forEach((replica) => cluster().freeze(replica.name));
         try {
             return await pollUntil(
                 "the master to refuse a write",
@@ -43,13 +35,13 @@ describe("the write guard on real processes", () => {
                 { timeoutMs: 10000, intervalMs: 10 },
             );
         } finally {
-            replicas.forEach((replica) => cluster.thaw(replica.name));
+            replicas.forEach((replica) => cluster().thaw(replica.name));
         }
     }
 
     test("a master whose replicas fall silent refuses writes within 3 s (1 s lag, acknowledged once a second)", async () => {
-        const master = cluster.redisNodes[0];
-        const writer = cluster.connect(master.name, cluster.appUser);
+        const master = cluster().redisNodes[0];
+        const writer = cluster().connect(master.name, cluster().appUser);
         const windows: number[] = [];
         for (let round = 0; round < 5; round++) {
             windows.push(await refusalAfterReplicasFallSilent(writer, round));
@@ -71,15 +63,15 @@ describe("the write guard on real processes", () => {
     }, 90000);
 
     test("a healthy master under load, with replicas forking and serving reads, never refuses a write", async () => {
-        const master = cluster.redisNodes[0];
-        const replicas = cluster.redisNodes.slice(1);
+        const master = cluster().redisNodes[0];
+        const replicas = cluster().redisNodes.slice(1);
         const value = "x".repeat(4096);
         const durationMs = 12000;
         const deadline = Date.now() + durationMs;
         let written = 0;
         const refused: string[] = [];
 
-        const writers = Array.from({ length: 4 }, () => cluster.connect(master.name, cluster.appUser)).map(
+        const writers = Array.from({ length: 4 }, () => cluster().connect(master.name, cluster().appUser)).map(
             async (writer, index) => {
                 for (let batch = 0; Date.now() < deadline && batch < 100000; batch++) {
                     const pipeline = writer.pipeline();
@@ -98,14 +90,14 @@ describe("the write guard on real processes", () => {
             },
         );
         const readers = replicas.map(async (replica) => {
-            const reader = cluster.connect(replica.name, cluster.appUser);
+            const reader = cluster().connect(replica.name, cluster().appUser);
             for (let round = 0; Date.now() < deadline && round < 1000000; round++) {
                 await reader.get(`load:${round % 4}:${round % 100}`);
             }
         });
         // Every replica forks twice while it applies the stream: an RDB save and an AOF rewrite.
         const forks = replicas.map(async (replica) => {
-            const admin = cluster.connect(replica.name);
+            const admin = cluster().connect(replica.name);
             await delay(2000);
             await admin.bgsave();
             await delay(4000);
@@ -120,7 +112,7 @@ describe("the write guard on real processes", () => {
         expect(refused).toEqual([]);
         expect(written).toBeGreaterThan(10000);
         for (const replica of replicas) {
-            const forksDone = await cluster.withConnection(replica.name, async (client) => {
+            const forksDone = await cluster().withConnection(replica.name, async (client) => {
                 const info = await client.info("persistence");
                 return /^rdb_last_bgsave_status:ok/m.test(info) && /^aof_last_bgrewrite_status:ok/m.test(info);
             });
