@@ -6,7 +6,8 @@
  *   own temporary directory, because host processes share one file system.
  * And of the image's entrypoint only the first step is reproduced (`prepareRuntimeFiles`): copy the uploaded files to
  * the writable runtime directory, mode 0600, owned by the user that runs the server. Its second step (ask the
- * Sentinels for the current master) gives the rendered role at a first start, so it is not needed here.
+ * Sentinels for the current master) gives the rendered role at a first start, so it is not needed here; nor are the
+ * known-replica lines it adds for a Sentinel, since the harness starts its Sentinels after replication is up.
  * The servers run as the `redis` user when the tests run as root, as the entrypoint does with setpriv.
  */
 import * as fs from "fs";
