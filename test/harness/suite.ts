@@ -11,9 +11,10 @@ export function localClusterPerSuite(options: LocalClusterOptions = {}, startTim
     beforeAll(async () => {
         cluster = await startLocalCluster(options);
     }, startTimeoutMs);
+    // Stopping waits up to 3 s for each server to save and exit (and 3 s more after SIGKILL).
     afterAll(async () => {
         await cluster?.stop();
-    });
+    }, 20000);
     return () => {
         if (cluster === undefined) {
             throw new Error("the local cluster is not running (its start failed, or a test ran outside the suite)");

@@ -55,9 +55,8 @@ describe("the write guard on real processes", () => {
         }
         console.log(`write guard: refused ${windows.join(", ")} ms after the replicas fell silent`);
         // The master counts a replica while its last ACK is at most 1 s old, in whole seconds, checked once a
-        // second: the window is between 1 and 3 s by construction, about 2 s on average.
+        // second. The last ACK came up to 1 s before the freeze, so the window is at most 3 s, about 2 s typically.
         for (const window of windows) {
-            expect(window).toBeGreaterThanOrEqual(900);
             expect(window).toBeLessThanOrEqual(3100);
         }
     }, 90000);
@@ -95,13 +94,20 @@ describe("the write guard on real processes", () => {
                 await reader.get(`load:${round % 4}:${round % 100}`);
             }
         });
-        // Every replica forks twice while it applies the stream: an RDB save and an AOF rewrite.
+        // Every replica forks twice while it applies the stream: an RDB save and an AOF rewrite (one it started
+        // by itself, after its full sync, counts as well).
+        const alreadyForking = (error: Error) => {
+            if (!/already in progress/.test(error.message)) {
+                throw error;
+            }
+        };
         const forks = replicas.map(async (replica) => {
             const admin = cluster().connect(replica.name);
             await delay(2000);
-            await admin.bgsave();
+            // SCHEDULE: run it as soon as another fork (say, the AOF rewrite after the full sync) has finished.
+            await admin.call("BGSAVE", "SCHEDULE");
             await delay(4000);
-            await admin.bgrewriteaof();
+            await admin.bgrewriteaof().catch(alreadyForking);
         });
         await Promise.all([...writers, ...readers, ...forks]);
 
