@@ -189,6 +189,18 @@ describe("assessCluster and the declared topology", () => {
     });
 });
 
+describe("assessCluster and TILT mode", () => {
+    it("flags a Sentinel in TILT mode, in its row and in the verdict", () => {
+        const sentinels = sentinelSees(r1);
+        sentinels[2] = { ...sentinels[2], tiltSinceSeconds: 12 };
+        const assessment = assessCluster(description, sentinels, healthyNodes());
+        expect(assessment.sentinels[2].flags).toEqual(["tilt"]);
+        expect(assessment.problems).toEqual([
+            "sentinel3 is in TILT mode since 12 s (it was frozen or its clock jumped): it acts on nothing until 30 s after it was last stalled, so a failover that needs its vote waits",
+        ]);
+    });
+});
+
 describe("the status table", () => {
     it("shows one aligned row per node and per Sentinel, then the verdict", () => {
         const text = formatAssessment(assessCluster(description, sentinelSees(r1), healthyNodes()));

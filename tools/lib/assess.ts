@@ -9,6 +9,8 @@ export interface SentinelObservation {
     readonly master?: { readonly ip: string; readonly port: number; readonly flags: readonly string[]; readonly quorum: number };
     readonly otherSentinels?: number;
     readonly replicas?: readonly { readonly ip: string; readonly port: number; readonly flags: readonly string[] }[];
+    /** Seconds since the Sentinel entered TILT mode, when it is in it (INFO sentinel, asked as admin). */
+    readonly tiltSinceSeconds?: number;
     /** The other Sentinels it knows (SENTINEL SENTINELS). */
     readonly peers?: readonly { readonly ip: string; readonly port: number; readonly runid: string }[];
 }
@@ -193,8 +195,16 @@ export function assessCluster(
         master: s.master ? address(s.master) : "?",
         quorum: s.master?.quorum ?? null,
         otherSentinels: s.otherSentinels ?? null,
-        flags: s.master?.flags.filter((flag) => troubleFlags.includes(flag)) ?? [],
+        flags: [
+            ...(s.master?.flags.filter((flag) => troubleFlags.includes(flag)) ?? []),
+            ...(s.tiltSinceSeconds !== undefined ? ["tilt"] : []),
+        ],
     }));
+    for (const s of sentinels.filter((s) => s.tiltSinceSeconds !== undefined)) {
+        problems.push(
+            `${s.sentinel.name} is in TILT mode since ${s.tiltSinceSeconds} s (it was frozen or its clock jumped): it acts on nothing until 30 s after it was last stalled, so a failover that needs its vote waits`,
+        );
+    }
     for (const row of sentinelRows.filter(
         (r) => r.otherSentinels !== null && r.otherSentinels < description.sentinelNodes.length - 1,
     )) {

@@ -85,9 +85,21 @@ export function nodeObservationFromInfo(node: NodeAddress, info: Record<string, 
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * Seconds since a Sentinel entered TILT mode, or undefined when it is not in it. INFO is for admin only: the client
+ * user has no business with a Sentinel's internals.
+ */
+async function tiltSince(description: ClusterDescription, sentinel: NodeAddress): Promise<number | undefined> {
+    const info = parseInfo(
+        await withConnection(sentinel, "admin", description.passwords.admin, (client) => client.info("sentinel")),
+    );
+    return info.sentinel_tilt === "1" ? Number(info.sentinel_tilt_since_seconds) : undefined;
+}
+
 /** Asks one Sentinel, as the client user, where the master is and which replicas and peers it knows. */
 export async function observeSentinel(description: ClusterDescription, sentinel: NodeAddress): Promise<SentinelObservation> {
     try {
+        const tiltSinceSeconds = await tiltSince(description, sentinel);
         return await withConnection(sentinel, "clientsentinel", description.passwords.clientsentinel, async (client) => {
             const master = pairs(await client.call("SENTINEL", "MASTER", description.masterName));
             const replicas = ((await client.call("SENTINEL", "REPLICAS", description.masterName)) as unknown[]).map(pairs);
@@ -103,6 +115,7 @@ export async function observeSentinel(description: ClusterDescription, sentinel:
                 otherSentinels: Number(master["num-other-sentinels"]),
                 replicas: replicas.map((r) => ({ ip: r.ip, port: Number(r.port), flags: r.flags.split(",") })),
                 peers: peers.map((p) => ({ ip: p.ip, port: Number(p.port), runid: p.runid })),
+                tiltSinceSeconds,
             };
         });
     } catch (error) {
