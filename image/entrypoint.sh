@@ -12,6 +12,9 @@ set -euo pipefail
 readonly UPLOAD_DIR=/etc/redis
 readonly DATA_DIR=/data
 readonly RUNTIME_DIR=/data/conf
+# How long a node that the Sentinels are failing over waits for them to finish (two failover attempts at the
+# default failover-timeout of 15 s, plus margin) before it starts anyway.
+readonly FAILOVER_WAIT_SECONDS=60
 
 log() { echo "entrypoint[${NODE_NAME:-?}]: $*" >&2; }
 
@@ -22,9 +25,9 @@ declared_node() {
 }
 
 # Prints the master address ("ip:port") that most answering Sentinels report; fails when none answers.
-# A Sentinel never asks itself: it may be the one that has just been replaced.
+# A Sentinel never asks itself: it may be the one that has just been replaced. "quiet" logs nothing (for polls).
 master_from_sentinels() {
-    local sentinel sentinels answers=() answer
+    local quiet="${1:-}" sentinel sentinels answers=() answer
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     for sentinel in "${sentinels[@]}"; do
         [[ "$NODE_KIND" == sentinel && "$sentinel" == "$NODE_IP:$NODE_PORT" ]] && continue
@@ -33,14 +36,139 @@ master_from_sentinels() {
         if [[ ! "$answer" =~ ^[0-9.]+:[0-9]+$ ]]; then
             continue
         elif declared_node "$answer"; then
-            log "Sentinel $sentinel reports master $answer"
+            [[ -n "$quiet" ]] || log "Sentinel $sentinel reports master $answer"
             answers+=("$answer")
         else
-            log "ignoring Sentinel $sentinel: it reports master $answer, which is not a node of this stack"
+            [[ -n "$quiet" ]] || log "ignoring Sentinel $sentinel: it reports master $answer, which is not a node of this stack"
         fi
     done
     ((${#answers[@]} > 0)) || return 1
     printf '%s\n' "${answers[@]}" | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'
+}
+
+# Prints the flags of the first Sentinel that sees the master down or failing it over ("master,s_down,o_down,..."),
+# and fails when none does (or none answers).
+master_failing() {
+    local sentinel sentinels flags
+    IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    for sentinel in "${sentinels[@]}"; do
+        flags=$(redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
+            SENTINEL master "$MASTER_NAME" 2>/dev/null | awk 'previous == "flags" { print; exit } { previous = $0 }') || continue
+        if [[ ",$flags," =~ ,(s_down|o_down|failover_in_progress), ]]; then
+            echo "$flags"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# The Sentinels keep naming a master that has gone down until their leader has promoted a replica. A node that
+# comes back in that window (a restart 5-7 s after it stopped) would start as a second master; so while any Sentinel
+# sees this node down or failing over, wait (bounded) until they name another master or clear the flags.
+settle_master() {
+    local self="$1" flags deadline=$((SECONDS + FAILOVER_WAIT_SECONDS)) master
+    # With no other node there is nobody to fail over to.
+    [[ "$REDIS_NODES" == "$self" ]] && {
+        echo "$self"
+        return
+    }
+    flags=$(master_failing) || {
+        echo "$self"
+        return
+    }
+    log "the Sentinels see this node, their master, as $flags; waiting up to $FAILOVER_WAIT_SECONDS s for the failover to finish before deciding"
+    while ((SECONDS < deadline)); do
+        sleep 1
+        if master=$(master_from_sentinels quiet) && [[ "$master" != "$self" ]]; then
+            log "the Sentinels failed this node over to $master while it was down"
+            echo "$master"
+            return
+        fi
+        if ! master_failing >/dev/null; then
+            log "no Sentinel sees this node down or failing over any more; it is still their master"
+            echo "$self"
+            return
+        fi
+    done
+    log "the Sentinels neither failed this node over nor cleared it within $FAILOVER_WAIT_SECONDS s; still their master"
+    echo "$self"
+}
+
+# Whether this node's volume holds no dataset at all. Redis creates its AOF directory as soon as it first runs, so an
+# empty volume means either the very first start or a volume that was lost, emptied or replaced.
+volume_empty() {
+    [[ ! -e "$DATA_DIR/appendonlydir" && ! -e "$DATA_DIR/dump.rdb" ]]
+}
+
+# Says why the cluster already holds data, as the Sentinels see it, and fails for a new cluster: a failover has been
+# recorded (config epoch above 0), or a replica has replicated something (offset above 1: a replica that has never
+# synced reports 1).
+cluster_history() {
+    local sentinel sentinels epoch offset
+    IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    for sentinel in "${sentinels[@]}"; do
+        epoch=$(redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
+            SENTINEL master "$MASTER_NAME" 2>/dev/null | awk 'previous == "config-epoch" { print; exit } { previous = $0 }') || continue
+        if [[ "$epoch" =~ ^[0-9]+$ ]] && ((epoch > 0)); then
+            echo "Sentinel $sentinel has recorded a failover (config epoch $epoch)"
+            return 0
+        fi
+        offset=$(redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
+            SENTINEL replicas "$MASTER_NAME" 2>/dev/null |
+            awk 'previous == "slave-repl-offset" && $1 + 0 > max { max = $1 + 0 } { previous = $0 } END { print max + 0 }') || continue
+        if ((offset > 1)); then
+            echo "Sentinel $sentinel knows a replica at replication offset $offset"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Asks the Sentinels, as the failover user (it may run SENTINEL FAILOVER and nothing else), to promote a replica, and
+# waits (bounded) until they name a master other than this node; prints it, or fails when that did not happen.
+promote_a_replica() {
+    local self="$1" deadline=$((SECONDS + FAILOVER_WAIT_SECONDS)) next_ask=0 sentinel sentinels reply master
+    IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    while ((SECONDS < deadline)); do
+        if master=$(master_from_sentinels quiet) && [[ "$master" != "$self" ]]; then
+            echo "$master"
+            return 0
+        fi
+        if ((SECONDS >= next_ask)); then
+            for sentinel in "${sentinels[@]}"; do
+                reply=$(redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
+                    SENTINEL failover "$MASTER_NAME" 2>&1 | head -1) || continue
+                log "asked Sentinel $sentinel to promote a replica: ${reply:-no answer}"
+                [[ "$reply" == OK ]] && break
+            done
+            # A failover that was accepted gets failover-timeout to finish; ask again only after a while.
+            next_ask=$((SECONDS + 10))
+        fi
+        sleep 1
+    done
+    return 1
+}
+
+# A node with an empty volume must not become master while the cluster holds data: its replicas would copy the empty
+# dataset and drop everything, confirmed writes included. It gets a replica promoted and starts as its replica.
+guard_empty_master() {
+    local self="$1" history master
+    if ! volume_empty; then
+        echo "$self"
+        return
+    fi
+    if ! history=$(cluster_history); then
+        log "this node's volume holds no dataset and the Sentinels know no failover and no replicated data: a new cluster, starting as its first master"
+        echo "$self"
+        return
+    fi
+    log "this node's volume holds no dataset, but $history: starting as master would make every replica drop its data; asking the Sentinels to promote a replica first"
+    if ! master=$(promote_a_replica "$self"); then
+        log "no replica was promoted within $FAILOVER_WAIT_SECONDS s; refusing to start as an empty master (exit 75: Docker starts it again and this is decided again)"
+        exit 75
+    fi
+    log "the Sentinels promoted $master; starting as its replica, which copies the data back"
+    echo "$master"
 }
 
 # The master named by a config file: `replicaof` for Redis (none means this node), `sentinel monitor` for Sentinel.
@@ -100,6 +228,13 @@ prepare_redis() {
     local runtime="$RUNTIME_DIR/redis.conf" master
     check_dataset_format
     master=$(current_master "$runtime" "$UPLOAD_DIR/redis.conf")
+    if [[ "$master" == "$NODE_IP:$NODE_PORT" ]]; then
+        master=$(settle_master "$master")
+    fi
+    if [[ "$master" == "$NODE_IP:$NODE_PORT" ]]; then
+        # Its exit status (75) is the container's when no replica could be promoted.
+        master=$(guard_empty_master "$master") || exit $?
+    fi
     grep -v '^replicaof ' "$UPLOAD_DIR/redis.conf" >"$runtime.new"
     if [[ "$master" == "$NODE_IP:$NODE_PORT" ]]; then
         log "starting as master"
