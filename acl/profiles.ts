@@ -4,10 +4,26 @@
  */
 
 /** Built-in user names; the application user may not take one of them. */
-export const builtinUsers = ["default", "admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel"] as const;
+export const builtinUsers = [
+    "default",
+    "admin",
+    "replication",
+    "sentinelredis",
+    "sentinelsentinel",
+    "clientsentinel",
+    "failover",
+] as const;
 
 /** The principals that have a password. `default` has none: it is disabled everywhere. */
-export const principals = ["admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel", "app"] as const;
+export const principals = [
+    "admin",
+    "replication",
+    "sentinelredis",
+    "sentinelsentinel",
+    "clientsentinel",
+    "failover",
+    "app",
+] as const;
 export type Principal = (typeof principals)[number];
 
 /** Which kind of instance a user lives on. */
@@ -177,5 +193,12 @@ export const sentinelAclProfiles: Readonly<Record<string, AclProfile>> = {
         principal: "clientsentinel",
         rules: ["-@all", ...clientToSentinelChannels, ...clientToSentinelCommands],
         purpose: "clients ask the Sentinels where the master is",
+    },
+    // A Redis node that comes back with an empty volume while the Sentinels still name it master must not start as
+    // master (its replicas would copy the empty dataset); it asks for a replica to be promoted instead.
+    failover: {
+        principal: "failover",
+        rules: ["-@all", "+auth", "+hello", "+ping", "+sentinel|failover"],
+        purpose: "a Redis node that came back empty asks the Sentinels to promote a replica first",
     },
 };

@@ -54,6 +54,9 @@ function nodeEnv(settings: Settings, kind: "redis" | "sentinel", node: NodeAddre
         redisNodes: topology.redisNodes.map((redis) => `${redis.ip}:${redis.port}`).join(","),
         sentinelUser: "clientsentinel",
         sentinelPassword: passwords.clientsentinel,
+        // Only a Redis node may ask for a failover, and only when it came back empty (image/entrypoint.sh).
+        failoverUser: kind === "redis" ? "failover" : "",
+        failoverPassword: kind === "redis" ? passwords.failover : "",
         healthUser: health,
         healthPassword: passwords[health],
     });

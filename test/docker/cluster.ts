@@ -1,4 +1,5 @@
 import Docker from "dockerode";
+import { Principal } from "../../acl";
 import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
 import { connectEngine } from "./engine";
 import { Deployer, removeLabelled } from "./deployer";
@@ -19,7 +20,7 @@ export interface ClusterOutputs {
     readonly redisNodes: { name: string; ip: string; port: number; role: string }[];
     readonly sentinelNodes: { name: string; ip: string; port: number }[];
     readonly appUser: string;
-    readonly passwords: Record<"admin" | "replication" | "sentinelredis" | "sentinelsentinel" | "clientsentinel" | "app", string>;
+    readonly passwords: Record<Principal, string>;
 }
 
 export interface RunningCluster {

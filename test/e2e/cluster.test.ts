@@ -437,7 +437,8 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                 console.log(
                     `e2e network cut: ${master.name} refused writes ${windowMs} ms after the cut (${acceptedAfterCut} unconfirmed writes accepted meanwhile)`,
                 );
-                expect(windowMs).toBeLessThanOrEqual(3100);
+                // Up to 3 s by Redis's whole-second accounting, plus the writer's own pace (one redis-cli per write).
+                expect(windowMs).toBeLessThanOrEqual(3500);
                 const newMaster = (
                     await waitFor(
                         "the Sentinels to fail the cut-off master over",
@@ -461,6 +462,109 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             }
         },
         4 * 60_000,
+    );
+
+    test(
+        "a master that comes back while the Sentinels are failing it over waits for them and starts as a replica, never a second master",
+        async () => {
+            const master = await currentMaster();
+            await data.write(probe, master, "before-comeback", 100, outputs.redisNodes.length - 1);
+            const container = docker.getContainer(master.name);
+            const mark = await logMark(docker, master.name);
+            await container.stop({ t: 2 });
+            // Start it again as soon as a Sentinel marks it down: the failover is about to start and nobody has been
+            // promoted yet, so they all still name it master (the reproduction: `docker start` 5.5 s after the stop).
+            await waitFor(
+                "a Sentinel to mark the stopped master s_down",
+                async () => {
+                    const flags = await Promise.all(
+                        outputs.sentinelNodes.map(async (sentinel) => {
+                            const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
+                            return fields[fields.indexOf("flags") + 1];
+                        }),
+                    );
+                    return flags.some((flag) => flag.includes("s_down")) || undefined;
+                },
+                20_000,
+                50,
+            );
+            await container.start();
+            const claims: string[][] = [];
+            const newMaster = (
+                await waitFor(
+                    `${master.name} to be a replica of the new master, with never two masters meanwhile`,
+                    async () => {
+                        const claiming = await nodesClaimingMaster(probe, outputs);
+                        claims.push(claiming);
+                        const agreed = await agreedMaster(probe, outputs);
+                        return agreed !== addressOf(master) && (await isReplicaOf(probe, master, agreed))
+                            ? node(agreed)
+                            : undefined;
+                    },
+                    90_000,
+                    200,
+                )
+            ).value;
+            expect(claims.filter((claiming) => claiming.length > 1)).toEqual([]);
+            // Either it came back while the Sentinels still named it (it waited for them), or after they had switched
+            // (the leader is often done within a second of the first s_down); both must end with it as a replica.
+            const log = await logSince(docker, master.name, mark);
+            const waited = /the Sentinels see this node, their master, as [a-z_,]*s_down/.test(log);
+            expect(log).toContain(
+                waited
+                    ? `the Sentinels failed this node over to ${addressOf(newMaster)} while it was down`
+                    : `using the Sentinels' master ${addressOf(newMaster)}`,
+            );
+            expect(log).toContain(`starting as replica of ${addressOf(newMaster)}`);
+            console.log(`e2e comeback: ${master.name} ${waited ? "waited for the failover" : "came back after the switch"}`);
+            await expectDataEverywhere();
+        },
+        3 * 60_000,
+    );
+
+    test(
+        "a master whose volume comes back empty gets a replica promoted and starts as its replica: no confirmed write lost, 5 times of 5",
+        async () => {
+            const results: string[] = [];
+            for (let run = 1; run <= 5; run++) {
+                const master = await currentMaster();
+                await data.write(probe, master, `empty-master-${run}`, 100, outputs.redisNodes.length - 1);
+                const mark = await logMark(docker, master.name);
+                const container = docker.getContainer(master.name);
+                // A lost or replaced volume, as the issue reproduced it: emptied while the server runs, then killed.
+                await execIn(container, ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"]);
+                await container.kill();
+                const killedAt = Date.now();
+                await container.start().catch((error: { statusCode?: number }) => {
+                    // 304: the restart policy was quicker.
+                    if (error.statusCode !== 304) {
+                        throw error;
+                    }
+                });
+                const healed = await waitFor(
+                    `exactly one master, not the emptied ${master.name}, which replicates it`,
+                    async () => {
+                        const agreed = await agreedMaster(probe, outputs);
+                        const claiming = await nodesClaimingMaster(probe, outputs);
+                        return agreed !== addressOf(master) &&
+                            claiming.length === 1 &&
+                            claiming[0] === node(agreed).name &&
+                            (await isReplicaOf(probe, master, agreed))
+                            ? node(agreed)
+                            : undefined;
+                    },
+                    90_000,
+                );
+                const healedMs = Date.now() - killedAt;
+                const log = await logSince(docker, master.name, mark);
+                expect(log).toContain("this node's volume holds no dataset, but");
+                expect(log).toContain(`the Sentinels promoted ${addressOf(healed.value)}; starting as its replica`);
+                await expectDataEverywhere();
+                results.push(`run ${run}: ${master.name} -> ${healed.value.name} healed ${healedMs} ms after the kill`);
+            }
+            console.log(`e2e empty master: ${results.join("; ")}, ${data.size} confirmed keys on every node`);
+        },
+        10 * 60_000,
     );
 
     test("a node whose volume holds a dataset from a newer Redis refuses to start with one clear line", async () => {

@@ -222,6 +222,7 @@ function userPasswords(settings: Settings, passwords: Passwords): Record<string,
         sentinelredis: passwords.sentinelredis,
         sentinelsentinel: passwords.sentinelsentinel,
         clientsentinel: passwords.clientsentinel,
+        failover: passwords.failover,
         [settings.appUser.name]: passwords.app,
     };
 }

@@ -56,6 +56,7 @@ const sampleInvocation: Readonly<Record<string, readonly string[]>> = {
     "+sentinel|myid": ["SENTINEL", "MYID"],
     "+sentinel|replicas": ["SENTINEL", "REPLICAS", masterName],
     "+sentinel|slaves": ["SENTINEL", "SLAVES", masterName],
+    "+sentinel|failover": ["SENTINEL", "FAILOVER", masterName],
     "+sentinel|sentinels": ["SENTINEL", "SENTINELS", masterName],
     "+psubscribe": ["PSUBSCRIBE", "*"],
     "+unsubscribe": ["UNSUBSCRIBE"],
@@ -63,7 +64,17 @@ const sampleInvocation: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Rules that change the cluster when they run: their grant is checked with ACL DRYRUN instead. */
-const disruptive = new Set(["+slaveof", "+client|kill", "+psync", "+replconf", "+publish", "+multi", "+exec", "+script|kill"]);
+const disruptive = new Set([
+    "+sentinel|failover",
+    "+slaveof",
+    "+client|kill",
+    "+psync",
+    "+replconf",
+    "+publish",
+    "+multi",
+    "+exec",
+    "+script|kill",
+]);
 
 const commandRules = (rules: readonly string[]) => rules.filter((rule) => rule.startsWith("+") && !rule.startsWith("+@"));
 
@@ -118,7 +129,9 @@ const probes: Probe[] = [
     ...["replication", "sentinelredis", appUser].map(
         (user) => run("sentinel", null, "wrongpass", ["AUTH", user, password(user)])[0],
     ),
-    ...["sentinelsentinel", "clientsentinel"].map((user) => run("redis", null, "wrongpass", ["AUTH", user, password(user)])[0]),
+    ...["sentinelsentinel", "clientsentinel", "failover"].map(
+        (user) => run("redis", null, "wrongpass", ["AUTH", user, password(user)])[0],
+    ),
     ...run(
         "redis",
         null,
@@ -129,7 +142,7 @@ const probes: Probe[] = [
         "sentinel",
         null,
         "ok",
-        ...["admin", "sentinelsentinel", "clientsentinel"].map((user) => ["AUTH", user, password(user)]),
+        ...["admin", "sentinelsentinel", "clientsentinel", "failover"].map((user) => ["AUTH", user, password(user)]),
     ),
 
     // admin: everything, everywhere.
@@ -202,6 +215,13 @@ const probes: Probe[] = [
     // DEBUG is refused before the ACL check unless enable-debug-command is set, so only DRYRUN shows the ACL's answer.
     ...dryrun("redis", appUser, "noperm", ["REPLICAOF", "NO", "ONE"], ["SHUTDOWN"], ["DEBUG", "SLEEP", "0"]),
 
+    // failover: SENTINEL FAILOVER for a node that came back empty, and nothing else (not even where the master is).
+    ...granted("sentinel", "failover", sentinelAclProfiles.failover.rules),
+    ...run("sentinel", "failover", "noperm", ["SENTINEL", "MASTERS"], ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]),
+    ...run("sentinel", "failover", "noperm", ["SENTINEL", "SET", masterName, "quorum", "1"], ["SENTINEL", "RESET", "*"]),
+    ...run("sentinel", "failover", "noperm", ["SUBSCRIBE", "+switch-master"], ["INFO"], ["ACL", "WHOAMI"]),
+    ...dryrun("sentinel", "failover", "noperm", ["SENTINEL", "REMOVE", masterName], ["SHUTDOWN"]),
+
     // sentinelsentinel: full rights on Sentinels.
     ...run("sentinel", "sentinelsentinel", "ok", ["PING"], ["SENTINEL", "MASTERS"], ["SENTINEL", "MYID"], ["ACL", "WHOAMI"]),
     ...dryrun("sentinel", "sentinelsentinel", "ok", ["PUBLISH", "__sentinel__:hello", "probe"]),
@@ -261,7 +281,7 @@ describe("ACL matrix on real Redis and Sentinel processes", () => {
 
     test("the matrix is large enough and covers every principal on both kinds of instance", () => {
         expect(probes.length).toBeGreaterThanOrEqual(40);
-        for (const user of ["admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel", appUser]) {
+        for (const user of ["admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel", "failover", appUser]) {
             expect(probes.some((probe) => probe.user === user || probe.command.includes(user))).toBe(true);
         }
         expect(

@@ -51,7 +51,9 @@ describe("the program with default settings", () => {
                 .map((r) => r.name)
                 .sort(),
         ).toEqual(
-            ["admin", "app", "clientsentinel", "replication", "sentinelredis", "sentinelsentinel"].map((p) => `${p}-password`),
+            ["admin", "app", "clientsentinel", "failover", "replication", "sentinelredis", "sentinelsentinel"].map(
+                (p) => `${p}-password`,
+            ),
         );
     });
 

@@ -132,6 +132,7 @@ describe("sentinel.conf", () => {
             `user admin on ${hash("admin")} ~* &* +@all`,
             `user sentinelsentinel on ${hash("sentinelsentinel")} &* +@all`,
             `user clientsentinel on ${hash("clientsentinel")} -@all &* +auth +client|getname +client|id +client|setname +command +hello +ping +role +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|myid +sentinel|replicas +sentinel|slaves +sentinel|sentinels +subscribe +psubscribe +client|setinfo`,
+            `user failover on ${hash("failover")} -@all +auth +hello +ping +sentinel|failover`,
         ]);
     });
 
@@ -178,12 +179,15 @@ describe("node.env", () => {
             "REDIS_NODES=192.168.55.10:6379,192.168.55.11:6380,192.168.55.12:6381",
             "SENTINEL_USER=clientsentinel",
             `SENTINEL_PASSWORD=${passwords.clientsentinel}`,
+            "FAILOVER_USER=failover",
+            `FAILOVER_PASSWORD=${passwords.failover}`,
             "HEALTH_USER=replication",
             `HEALTH_PASSWORD=${passwords.replication}`,
         ]);
-        expect(lines(file(renderSentinelNode(settings, sentinel2, passwords), "/etc/redis/node.env"))).toContain(
-            "HEALTH_USER=clientsentinel",
-        );
+        const sentinelEnv = lines(file(renderSentinelNode(settings, sentinel2, passwords), "/etc/redis/node.env"));
+        expect(sentinelEnv).toContain("HEALTH_USER=clientsentinel");
+        // Only a Redis node may ask for a failover.
+        expect(sentinelEnv.some((line) => line.startsWith("FAILOVER_"))).toBe(false);
     });
 });
 
