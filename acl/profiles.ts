@@ -3,27 +3,14 @@
  * Lists follow the seed, hardened where the Redis Sentinel documentation is stricter (see README, "ACL").
  */
 
-/** Built-in user names; the application user may not take one of them. */
-export const builtinUsers = [
-    "default",
-    "admin",
-    "replication",
-    "sentinelredis",
-    "sentinelsentinel",
-    "clientsentinel",
-    "failover",
-] as const;
+/** The cluster's own users that log in with a password. */
+const systemPrincipals = ["admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel", "failover"] as const;
 
-/** The principals that have a password. `default` has none: it is disabled everywhere. */
-export const principals = [
-    "admin",
-    "replication",
-    "sentinelredis",
-    "sentinelsentinel",
-    "clientsentinel",
-    "failover",
-    "app",
-] as const;
+/** Built-in user names; the application user may not take one of them. */
+export const builtinUsers = ["default", ...systemPrincipals] as const;
+
+/** The principals that have a password: the built-in ones and the application user. `default` has none. */
+export const principals = [...systemPrincipals, "app"] as const;
 export type Principal = (typeof principals)[number];
 
 /** Which kind of instance a user lives on. */
