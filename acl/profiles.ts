@@ -133,8 +133,9 @@ export function redisAclProfiles(
         admin,
         replication: {
             principal: "replication",
-            rules: ["-@all", "+psync", "+replconf", "+ping"],
-            purpose: "replicas log in to their master with it (masteruser/masterauth)",
+            // ROLE: a node with an empty volume asks its peers whether the cluster already holds data.
+            rules: ["-@all", "+psync", "+replconf", "+ping", "+role"],
+            purpose: "replicas log in to their master with it (masteruser/masterauth); nodes ask their peers' ROLE",
         },
         sentinelredis: {
             principal: "sentinelredis",

@@ -643,6 +643,101 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         5 * 60_000,
     );
 
+    /** Every Sentinel names `master`, and knows every other Sentinel and every replica. */
+    const sentinelsSettledOn = (master: RedisNode) =>
+        waitFor(
+            `every Sentinel to name ${master.name} and know every peer and replica`,
+            async () => {
+                for (const sentinel of outputs.sentinelNodes) {
+                    const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
+                    const field = (key: string) => fields[fields.indexOf(key) + 1];
+                    if (
+                        `${field("ip")}:${field("port")}` !== addressOf(master) ||
+                        Number(field("num-other-sentinels")) !== outputs.sentinelNodes.length - 1 ||
+                        Number(field("num-slaves")) !== outputs.redisNodes.length - 1
+                    ) {
+                        return undefined;
+                    }
+                }
+                return true;
+            },
+            60_000,
+        );
+
+    test(
+        "stopping every container at once and starting them again with the master's volume empty loses no confirmed write",
+        async () => {
+            const master = await currentMaster();
+            await data.write(probe, master, "before-empty-restart", 100, outputs.redisNodes.length - 1);
+            const names = cluster.deployer.containerNames;
+            const mark = await logMark(docker, master.name);
+            await Promise.all(names.map((name) => docker.getContainer(name).stop({ t: 10 })));
+            // The volume is emptied while everything is down (a graceful stop has just saved an RDB into it).
+            const wipe = await docker.createContainer({
+                name: "e2e-wipe",
+                Image: cluster.imageId,
+                Entrypoint: ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"],
+                Labels: { [e2eLabel]: "true" },
+                HostConfig: { NetworkMode: "none", Binds: [`${master.name}-data:/data`] },
+            });
+            expect((await runToExit(docker, wipe, 30_000)).exitCode).toBe(0);
+            const startedAt = Date.now();
+            await Promise.all(names.map((name) => docker.getContainer(name).start()));
+            const healed = await waitFor(
+                `exactly one master, not the emptied ${master.name}, which replicates it`,
+                async () => {
+                    const agreed = await agreedMaster(probe, outputs);
+                    const claiming = await nodesClaimingMaster(probe, outputs);
+                    return agreed !== addressOf(master) &&
+                        claiming.length === 1 &&
+                        claiming[0] === node(agreed).name &&
+                        (await isReplicaOf(probe, master, agreed))
+                        ? node(agreed)
+                        : undefined;
+                },
+                120_000,
+                500,
+            );
+            expect(await logSince(docker, master.name, mark)).toContain("this node's volume holds no dataset, but");
+            await sentinelsSettledOn(healed.value);
+            await expectDataEverywhere();
+            console.log(
+                `e2e restart of everything with ${master.name} empty: one master again ${healed.elapsedMs} ms after the start, settled and checked after ${Date.now() - startedAt} ms`,
+            );
+        },
+        5 * 60_000,
+    );
+
+    test(
+        "a Sentinel recreated with an empty volume while the other Sentinels are down finds the current master from the nodes",
+        async () => {
+            const master = await currentMaster();
+            const [recreated, ...others] = outputs.sentinelNodes;
+            await Promise.all(others.map(({ name }) => docker.getContainer(name).stop({ t: 10 })));
+            try {
+                await cluster.deployer.replaceWithEmptyVolumes(recreated.name);
+                const log = await containerLog(docker, recreated.name);
+                expect(log).toContain(
+                    `no Sentinel answered and no saved master of this stack; node ${addressOf(master)} reports role master`,
+                );
+                const fields = await probe.cli("clientsentinel", recreated, "SENTINEL", "master", outputs.masterName);
+                expect(`${fields[fields.indexOf("ip") + 1]}:${fields[fields.indexOf("port") + 1]}`).toBe(addressOf(master));
+            } finally {
+                await Promise.all(
+                    others.map(({ name }) =>
+                        docker
+                            .getContainer(name)
+                            .start()
+                            .catch(() => undefined),
+                    ),
+                );
+            }
+            await sentinelsSettledOn(master);
+            expect(await nodesClaimingMaster(probe, outputs)).toEqual([master.name]);
+        },
+        3 * 60_000,
+    );
+
     test(
         "after the restart the re-formed cluster fails over again, with every Sentinel and replica taking part",
         async () => {
