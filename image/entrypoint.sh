@@ -251,9 +251,10 @@ master_from_nodes() {
     [[ -n "$best" ]] && echo "$best"
 }
 
-# Waits (bounded) until a Sentinel or another node answers: a node with an empty volume has nothing of its own to go
-# by, and when every container starts at once (a restart of all of them, the first deploy) the others may still be
-# starting. Returns at once when one answers; after the bound, the node decides with what it has.
+# Waits (bounded) until a Sentinel or another node answers: a Redis node with an empty volume has nothing of its own
+# to go by, and when every container starts at once (a restart of all of them, the first deploy) the others may still
+# be starting. Sentinels never wait, so they answer within a second or two. Returns at once when one answers; after
+# the bound, the node decides with what it has.
 await_cluster_view() {
     local deadline=$((SECONDS + CLUSTER_WAIT_SECONDS)) node nodes
     IFS=',' read -r -a nodes <<<"$REDIS_NODES"
@@ -347,7 +348,7 @@ known_replicas() {
 
 prepare_sentinel() {
     local runtime="$RUNTIME_DIR/sentinel.conf" master state
-    [[ -f "$runtime" ]] || await_cluster_view
+    # No waiting here even without saved state: at a first deploy the Redis nodes wait for the Sentinels to answer.
     master=$(current_master "$runtime" "$UPLOAD_DIR/sentinel.conf")
     log "monitoring $MASTER_NAME at $master"
     state=$(saved_sentinel_state "$runtime" "$master")

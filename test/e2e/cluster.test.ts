@@ -469,57 +469,74 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         async () => {
             const master = await currentMaster();
             await data.write(probe, master, "before-comeback", 100, outputs.redisNodes.length - 1);
+            const replicas = outputs.redisNodes.filter((redis) => redis.name !== master.name);
             const container = docker.getContainer(master.name);
             const mark = await logMark(docker, master.name);
-            await container.stop({ t: 2 });
-            // Start it again as soon as a Sentinel marks it down: the failover is about to start and nobody has been
-            // promoted yet, so they all still name it master (the reproduction: `docker start` 5.5 s after the stop).
-            await waitFor(
-                "a Sentinel to mark the stopped master s_down",
-                async () => {
-                    const flags = await Promise.all(
-                        outputs.sentinelNodes.map(async (sentinel) => {
-                            const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
-                            return fields[fields.indexOf("flags") + 1];
-                        }),
-                    );
-                    return flags.some((flag) => flag.includes("s_down")) || undefined;
-                },
-                20_000,
-                50,
-            );
-            await container.start();
-            const claims: string[][] = [];
-            const newMaster = (
+            // The replicas are frozen first, so the Sentinels cannot promote one: they keep naming the stopped master
+            // (marked o_down) for as long as the test needs, instead of the second or so a failover takes.
+            await Promise.all(replicas.map(({ name }) => docker.getContainer(name).pause()));
+            let frozen = true;
+            const thawReplicas = async () => {
+                if (frozen) {
+                    frozen = false;
+                    await Promise.all(replicas.map(({ name }) => docker.getContainer(name).unpause()));
+                }
+            };
+            try {
+                await container.stop({ t: 2 });
                 await waitFor(
-                    `${master.name} to be a replica of the new master, with never two masters meanwhile`,
+                    "a Sentinel to mark the stopped master o_down",
                     async () => {
-                        const claiming = await nodesClaimingMaster(probe, outputs);
-                        claims.push(claiming);
-                        const agreed = await agreedMaster(probe, outputs);
-                        return agreed !== addressOf(master) && (await isReplicaOf(probe, master, agreed))
-                            ? node(agreed)
-                            : undefined;
+                        const fields = await probe.cli(
+                            "clientsentinel",
+                            outputs.sentinelNodes[0],
+                            "SENTINEL",
+                            "master",
+                            outputs.masterName,
+                        );
+                        return fields[fields.indexOf("flags") + 1].includes("o_down") || undefined;
                     },
-                    90_000,
-                    200,
-                )
-            ).value;
-            expect(claims.filter((claiming) => claiming.length > 1)).toEqual([]);
-            // Either it came back while the Sentinels still named it (it waited for them), or after they had switched
-            // (the leader is often done within a second of the first s_down); both must end with it as a replica.
-            const log = await logSince(docker, master.name, mark);
-            const waited = /the Sentinels see this node, their master, as [a-z_,]*s_down/.test(log);
-            expect(log).toContain(
-                waited
-                    ? `the Sentinels failed this node over to ${addressOf(newMaster)} while it was down`
-                    : `using the Sentinels' master ${addressOf(newMaster)}`,
-            );
-            expect(log).toContain(`starting as replica of ${addressOf(newMaster)}`);
-            console.log(`e2e comeback: ${master.name} ${waited ? "waited for the failover" : "came back after the switch"}`);
-            await expectDataEverywhere();
+                    30_000,
+                );
+                expect(await agreedMaster(probe, outputs)).toBe(addressOf(master));
+                await container.start();
+                await waitFor(
+                    `${master.name} to wait for the Sentinels instead of starting`,
+                    async () => ((await logSince(docker, master.name, mark)).includes("waiting up to") ? true : undefined),
+                    15_000,
+                );
+                // Still waiting: the node the Sentinels name is not serving, so it is no second master.
+                expect(await nodesClaimingMaster(probe, outputs)).toEqual([]);
+                await thawReplicas();
+                const claims: string[][] = [];
+                const newMaster = (
+                    await waitFor(
+                        `${master.name} to be a replica of the replica the Sentinels promote, never two masters meanwhile`,
+                        async () => {
+                            const claiming = await nodesClaimingMaster(probe, outputs);
+                            claims.push(claiming);
+                            const agreed = await agreedMaster(probe, outputs);
+                            return agreed !== addressOf(master) && (await isReplicaOf(probe, master, agreed))
+                                ? node(agreed)
+                                : undefined;
+                        },
+                        // The Sentinels retry an aborted failover after 2 x failover-timeout.
+                        2 * sentinelTiming("failover-timeout") + 30_000,
+                        200,
+                    )
+                ).value;
+                expect(claims.filter((claiming) => claiming.length > 1)).toEqual([]);
+                const log = await logSince(docker, master.name, mark);
+                expect(log).toMatch(/the Sentinels see this node, their master, as [a-z_,]*o_down/);
+                expect(log).toContain(`the Sentinels failed this node over to ${addressOf(newMaster)} while it was down`);
+                expect(log).toContain(`starting as replica of ${addressOf(newMaster)}`);
+                await expectDataEverywhere();
+            } finally {
+                await thawReplicas();
+                await container.start().catch(() => undefined);
+            }
         },
-        3 * 60_000,
+        4 * 60_000,
     );
 
     test(
