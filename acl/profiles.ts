@@ -133,9 +133,8 @@ export function redisAclProfiles(
         admin,
         replication: {
             principal: "replication",
-            // ROLE: a node with an empty volume asks its peers whether the cluster already holds data.
-            rules: ["-@all", "+psync", "+replconf", "+ping", "+role"],
-            purpose: "replicas log in to their master with it (masteruser/masterauth); nodes ask their peers' ROLE",
+            rules: ["-@all", "+psync", "+replconf", "+ping"],
+            purpose: "replicas log in to their master with it (masteruser/masterauth)",
         },
         sentinelredis: {
             principal: "sentinelredis",

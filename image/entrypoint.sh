@@ -15,8 +15,6 @@ readonly RUNTIME_DIR=/data/conf
 # How long a node that the Sentinels are failing over waits for them to finish (two failover attempts at the
 # default failover-timeout of 15 s, plus margin) before it starts anyway.
 readonly FAILOVER_WAIT_SECONDS=60
-# How long a node with an empty volume waits for a Sentinel or another node to answer before deciding on its own.
-readonly CLUSTER_WAIT_SECONDS=30
 
 log() { echo "entrypoint[${NODE_NAME:-?}]: $*" >&2; }
 
@@ -102,11 +100,11 @@ volume_empty() {
     [[ ! -e "$DATA_DIR/appendonlydir" && ! -e "$DATA_DIR/dump.rdb" ]]
 }
 
-# Says why the cluster already holds data, and fails for a new cluster: a Sentinel has recorded a failover (config
-# epoch above 0) or knows a replica that has replicated something (offset above 1: one that never synced reports 1),
-# or another node reports such an offset itself (the Sentinels may have just restarted and not asked it yet).
+# Says why the cluster already holds data, as the Sentinels see it, and fails for a new cluster: a failover has been
+# recorded (config epoch above 0), or a replica has replicated something (offset above 1: a replica that has never
+# synced reports 1).
 cluster_history() {
-    local sentinel sentinels epoch offset node nodes reply
+    local sentinel sentinels epoch offset
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     for sentinel in "${sentinels[@]}"; do
         epoch=$(redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
@@ -120,15 +118,6 @@ cluster_history() {
             awk 'previous == "slave-repl-offset" && $1 + 0 > max { max = $1 + 0 } { previous = $0 } END { print max + 0 }') || continue
         if ((offset > 1)); then
             echo "Sentinel $sentinel knows a replica at replication offset $offset"
-            return 0
-        fi
-    done
-    IFS=',' read -r -a nodes <<<"$REDIS_NODES"
-    for node in "${nodes[@]}"; do
-        [[ "$node" == "$NODE_IP:$NODE_PORT" ]] && continue
-        reply=$(node_role "$node") || continue
-        if ((${reply#* } > 1)); then
-            echo "node $node reports role ${reply% *} at replication offset ${reply#* }"
             return 0
         fi
     done
@@ -152,9 +141,8 @@ promote_a_replica() {
                 log "asked Sentinel $sentinel to promote a replica: ${reply:-no answer}"
                 [[ "$reply" == OK ]] && break
             done
-            # A failover that was accepted gets failover-timeout to finish; one refused (no replica known to be good
-            # yet, say right after the Sentinels restarted) is asked for again soon.
-            next_ask=$((SECONDS + $([[ "$reply" == OK ]] && echo 10 || echo 2)))
+            # A failover that was accepted gets failover-timeout to finish; ask again only after a while.
+            next_ask=$((SECONDS + 10))
         fi
         sleep 1
     done
@@ -203,69 +191,11 @@ current_master() {
         log "using the Sentinels' master $master"
     elif master=$(master_in_file "$runtime") && declared_node "$master"; then
         log "no Sentinel answered; keeping the master this node saved last: $master"
-    elif master=$(master_from_nodes); then
-        log "no Sentinel answered and no saved master of this stack; node $master reports role master"
     else
         master=$(master_in_file "$uploaded")
-        log "no Sentinel answered, no saved master of this stack and no node reports role master; using the rendered initial master $master"
+        log "no Sentinel answered and no saved master of this stack; using the rendered initial master $master"
     fi
     echo "$master"
-}
-
-# The login this container may ask Redis nodes for their ROLE with: a Redis node's replication user (masteruser and
-# masterauth in its redis.conf), a Sentinel's monitoring user (auth-user and auth-pass in its sentinel.conf).
-node_login() {
-    if [[ "$NODE_KIND" == redis ]]; then
-        awk '$1 == "masteruser" { user = $2 } $1 == "masterauth" { pass = $2 } END { print user; print pass }' \
-            "$UPLOAD_DIR/redis.conf"
-    else
-        awk -v name="$MASTER_NAME" '$1 == "sentinel" && $3 == name && $2 == "auth-user" { user = $4 }
-            $1 == "sentinel" && $3 == name && $2 == "auth-pass" { pass = $4 } END { print user; print pass }' \
-            "$UPLOAD_DIR/sentinel.conf"
-    fi
-}
-
-# Prints "role offset" for a declared node (ROLE: a master's offset, or the offset a replica has processed);
-# fails when it does not answer.
-node_role() {
-    local node="$1" login
-    mapfile -t login < <(node_login)
-    redis_cli "${login[0]}" "${login[1]}" "${node%:*}" "${node##*:}" ROLE 2>/dev/null |
-        awk 'NR == 1 { role = $0 } NR == 2 && role == "master" { offset = $0 } NR == 5 && role == "slave" { offset = $0 }
-            END { if (role == "master" || role == "slave") print role, offset + 0; else exit 1 }'
-}
-
-# Prints the declared node (other than this one) that reports role master with the highest offset; fails when none
-# does. The view of last resort, when no Sentinel answers and the volume has no saved role.
-master_from_nodes() {
-    local node nodes reply best="" best_offset=-1
-    IFS=',' read -r -a nodes <<<"$REDIS_NODES"
-    for node in "${nodes[@]}"; do
-        [[ "$NODE_KIND" == redis && "$node" == "$NODE_IP:$NODE_PORT" ]] && continue
-        reply=$(node_role "$node") || continue
-        if [[ "$reply" == master\ * ]] && ((${reply#master } > best_offset)); then
-            best="$node"
-            best_offset=${reply#master }
-        fi
-    done
-    [[ -n "$best" ]] && echo "$best"
-}
-
-# Waits (bounded) until a Sentinel or another node answers: a Redis node with an empty volume has nothing of its own
-# to go by, and when every container starts at once (a restart of all of them, the first deploy) the others may still
-# be starting. Sentinels never wait, so they answer within a second or two. Returns at once when one answers; after
-# the bound, the node decides with what it has.
-await_cluster_view() {
-    local deadline=$((SECONDS + CLUSTER_WAIT_SECONDS)) node nodes
-    IFS=',' read -r -a nodes <<<"$REDIS_NODES"
-    while ((SECONDS < deadline)); do
-        master_from_sentinels quiet >/dev/null && return 0
-        for node in "${nodes[@]}"; do
-            [[ "$node" != "$NODE_IP:$NODE_PORT" ]] && node_role "$node" >/dev/null && return 0
-        done
-        sleep 1
-    done
-    log "neither a Sentinel nor another node answered within $CLUSTER_WAIT_SECONDS s"
 }
 
 # Refuses a dataset written by a newer Redis (say, redis-stack 7.4's RDB format 12 after switching to Debian's 7.0):
@@ -297,9 +227,6 @@ check_dataset_format() {
 prepare_redis() {
     local runtime="$RUNTIME_DIR/redis.conf" master
     check_dataset_format
-    if volume_empty; then
-        await_cluster_view
-    fi
     master=$(current_master "$runtime" "$UPLOAD_DIR/redis.conf")
     if [[ "$master" == "$NODE_IP:$NODE_PORT" ]]; then
         master=$(settle_master "$master")
@@ -348,7 +275,6 @@ known_replicas() {
 
 prepare_sentinel() {
     local runtime="$RUNTIME_DIR/sentinel.conf" master state
-    # No waiting here even without saved state: at a first deploy the Redis nodes wait for the Sentinels to answer.
     master=$(current_master "$runtime" "$UPLOAD_DIR/sentinel.conf")
     log "monitoring $MASTER_NAME at $master"
     state=$(saved_sentinel_state "$runtime" "$master")

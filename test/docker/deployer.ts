@@ -105,7 +105,6 @@ export function demuxLogBuffer(buffer: Buffer): string {
  */
 export class Deployer {
     private readonly declared = new Map<string, DeclaredResource>();
-    private readonly declaredVolumes = new Map<string, DeclaredResource>();
 
     /** `images` maps the image reference the program passes (the mock's repoDigest) to the image the fixture built. */
     constructor(
@@ -128,7 +127,6 @@ export class Deployer {
                 await this.createNetwork(network.inputs);
             }
             for (const volume of ofType(types.volume)) {
-                this.declaredVolumes.set(volume.inputs.name, volume);
                 await this.createVolume(volume.inputs);
             }
             const containers = ofType(types.container);
@@ -154,29 +152,11 @@ export class Deployer {
 
     /** What `pulumi up` does when a container is replaced (deleteBeforeReplace): delete it, then create it again with the same inputs. */
     async replace(name: string): Promise<void> {
-        await this.replaceWith(name, false);
-    }
-
-    /** A replacement whose volumes are replaced too (a volume deleted or lost in between): it starts empty. */
-    async replaceWithEmptyVolumes(name: string): Promise<void> {
-        await this.replaceWith(name, true);
-    }
-
-    private async replaceWith(name: string, emptyVolumes: boolean): Promise<void> {
         const declared = this.declared.get(name);
         if (!declared) {
             throw new Error(`no declared container named ${name}`);
         }
         await this.deleteContainer(declared.inputs);
-        if (emptyVolumes) {
-            for (const { volumeName } of (declared.inputs.volumes ?? []) as { volumeName?: string }[]) {
-                const volume = volumeName === undefined ? undefined : this.declaredVolumes.get(volumeName);
-                if (volume) {
-                    await this.docker.getVolume(volume.inputs.name).remove();
-                    await this.createVolume(volume.inputs);
-                }
-            }
-        }
         await this.createContainer(declared.inputs);
     }
 
