@@ -24,6 +24,18 @@ declared_node() {
     [[ ",$REDIS_NODES," == *",$1,"* ]]
 }
 
+# ask_sentinel SENTINEL COMMAND...: one query to the Sentinel at "ip:port" as the client user.
+ask_sentinel() {
+    local sentinel="$1"
+    shift
+    redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" "$@" 2>/dev/null
+}
+
+# master_field SENTINEL FIELD: one field of the Sentinel's SENTINEL MASTER reply (flags, config-epoch, ...).
+master_field() {
+    ask_sentinel "$1" SENTINEL master "$MASTER_NAME" | awk -v field="$2" 'previous == field { print; exit } { previous = $0 }'
+}
+
 # Prints the master address ("ip:port") that most answering Sentinels report; fails when none answers.
 # A Sentinel never asks itself: it may be the one that has just been replaced. "quiet" logs nothing (for polls).
 master_from_sentinels() {
@@ -31,8 +43,7 @@ master_from_sentinels() {
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     for sentinel in "${sentinels[@]}"; do
         [[ "$NODE_KIND" == sentinel && "$sentinel" == "$NODE_IP:$NODE_PORT" ]] && continue
-        answer=$(redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
-            SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | paste -sd: -) || continue
+        answer=$(ask_sentinel "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME" | paste -sd: -) || continue
         if [[ ! "$answer" =~ ^[0-9.]+:[0-9]+$ ]]; then
             continue
         elif declared_node "$answer"; then
@@ -52,8 +63,7 @@ master_failing() {
     local sentinel sentinels flags
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     for sentinel in "${sentinels[@]}"; do
-        flags=$(redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
-            SENTINEL master "$MASTER_NAME" 2>/dev/null | awk 'previous == "flags" { print; exit } { previous = $0 }') || continue
+        flags=$(master_field "$sentinel" flags) || continue
         if [[ ",$flags," =~ ,(s_down|o_down|failover_in_progress), ]]; then
             echo "$flags"
             return 0
@@ -107,14 +117,12 @@ cluster_history() {
     local sentinel sentinels epoch offset
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     for sentinel in "${sentinels[@]}"; do
-        epoch=$(redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
-            SENTINEL master "$MASTER_NAME" 2>/dev/null | awk 'previous == "config-epoch" { print; exit } { previous = $0 }') || continue
+        epoch=$(master_field "$sentinel" config-epoch) || continue
         if [[ "$epoch" =~ ^[0-9]+$ ]] && ((epoch > 0)); then
             echo "Sentinel $sentinel has recorded a failover (config epoch $epoch)"
             return 0
         fi
-        offset=$(redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
-            SENTINEL replicas "$MASTER_NAME" 2>/dev/null |
+        offset=$(ask_sentinel "$sentinel" SENTINEL replicas "$MASTER_NAME" |
             awk 'previous == "slave-repl-offset" && $1 + 0 > max { max = $1 + 0 } { previous = $0 } END { print max + 0 }') || continue
         if ((offset > 1)); then
             echo "Sentinel $sentinel knows a replica at replication offset $offset"

@@ -5,7 +5,7 @@
 import Docker from "dockerode";
 import { ClusterOutputs, RunningCluster, startCluster } from "../docker/cluster";
 import { removeLabelled } from "../docker/deployer";
-import { connectEngine, engineUnavailableReason } from "../docker/engine";
+import { connectEngine } from "../docker/engine";
 import { execIn } from "../docker/exec";
 import { ClusterProbe, containerLog } from "../docker/probe";
 import { e2eLabel } from "../docker/deployer";
@@ -14,37 +14,25 @@ import {
     addressOf,
     agreedMaster,
     ConfirmedData,
+    describeWithEngine,
     isReplicaOf,
+    loadProgram,
     logMark,
     logSince,
     nodesClaimingMaster,
     RedisNode,
     runClientContainer,
     runToExit,
+    sentinelMasterFields,
     SentinelNode,
     waitFor,
 } from "./support";
-
-const unavailable = engineUnavailableReason();
-if (unavailable) {
-    console.warn(`e2e: skipped, ${unavailable} (set CI=true to make this an error)`);
-}
-const describeWithEngine = unavailable ? describe.skip : describe;
 
 /** The seed's example of another container on the network. */
 const clientIp = "192.168.55.30";
 const probeIp = "192.168.55.31";
 /** Lines that mean a server could not save its config or a user lacks a right: the seed's pitfalls. */
 const forbiddenLogLines = /not writable|Permission denied|Device or resource busy|NOPERM/;
-
-const load = () => {
-    let exports: Record<string, unknown> = {};
-    jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts must load afresh, after the mocks
-        exports = require("../../index");
-    });
-    return exports;
-};
 
 describeWithEngine("the cluster on a real Docker engine", () => {
     let cluster: RunningCluster;
@@ -211,7 +199,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
     };
 
     beforeAll(async () => {
-        cluster = await startCluster(load);
+        cluster = await startCluster(loadProgram);
         ({ docker, outputs } = cluster);
         probe = await ClusterProbe.start(docker, cluster.imageId, outputs, probeIp);
         console.log(`e2e: cluster up in ${cluster.upMs} ms`);
@@ -249,8 +237,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             await waitFor(
                 `${sentinel.name} to know ${replicas.length} replicas and ${outputs.sentinelNodes.length - 1} other Sentinels`,
                 async () => {
-                    const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
-                    const field = (key: string) => fields[fields.indexOf(key) + 1];
+                    const field = await sentinelMasterFields(probe, sentinel, outputs.masterName);
                     return field("ip") === initialMaster.ip &&
                         Number(field("num-slaves")) === replicas.length &&
                         Number(field("num-other-sentinels")) === outputs.sentinelNodes.length - 1
@@ -308,8 +295,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                 await waitFor(
                     `the recreated ${sentinel.name} to monitor ${master.name} with its peers`,
                     async () => {
-                        const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
-                        const field = (key: string) => fields[fields.indexOf(key) + 1];
+                        const field = await sentinelMasterFields(probe, sentinel, outputs.masterName);
                         return `${field("ip")}:${field("port")}` === addressOf(master) &&
                             Number(field("num-other-sentinels")) === outputs.sentinelNodes.length - 1 &&
                             Number(field("num-slaves")) === outputs.redisNodes.length - 1
@@ -375,8 +361,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                 await waitFor(
                     `${sentinel.name} to know exactly the declared peers and every replica after SENTINEL RESET`,
                     async () => {
-                        const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", outputs.masterName);
-                        const field = (key: string) => fields[fields.indexOf(key) + 1];
+                        const field = await sentinelMasterFields(probe, sentinel, outputs.masterName);
                         const peers = JSON.stringify(await peerIds(sentinel)) === JSON.stringify(declaredIds(sentinel));
                         return peers && Number(field("num-slaves")) === outputs.redisNodes.length - 1 ? true : undefined;
                     },
@@ -487,14 +472,8 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                 await waitFor(
                     "a Sentinel to mark the stopped master o_down",
                     async () => {
-                        const fields = await probe.cli(
-                            "clientsentinel",
-                            outputs.sentinelNodes[0],
-                            "SENTINEL",
-                            "master",
-                            outputs.masterName,
-                        );
-                        return fields[fields.indexOf("flags") + 1].includes("o_down") || undefined;
+                        const field = await sentinelMasterFields(probe, outputs.sentinelNodes[0], outputs.masterName);
+                        return field("flags").includes("o_down") || undefined;
                     },
                     30_000,
                 );

@@ -8,21 +8,9 @@ import Docker from "dockerode";
 import { loadSettings, overridingReader } from "../../settings";
 import { ClusterOutputs, e2eStackConfig, startCluster } from "../docker/cluster";
 import { removeLabelled } from "../docker/deployer";
-import { connectEngine, engineUnavailableReason } from "../docker/engine";
+import { connectEngine } from "../docker/engine";
 import { ClusterProbe } from "../docker/probe";
-import { addressOf, agreedMaster, waitFor } from "./support";
-
-const unavailable = engineUnavailableReason();
-const describeWithEngine = unavailable ? describe.skip : describe;
-
-const load = () => {
-    let exports: Record<string, unknown> = {};
-    jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts must load afresh, after the mocks
-        exports = require("../../index");
-    });
-    return exports;
-};
+import { addressOf, agreedMaster, describeWithEngine, loadProgram, waitFor } from "./support";
 
 const runs = 5;
 const downAfter = loadSettings(overridingReader(e2eStackConfig)).topology.downAfterMilliseconds;
@@ -37,7 +25,7 @@ describeWithEngine("a freshly deployed cluster", () => {
         async () => {
             const results: string[] = [];
             for (let run = 1; run <= runs; run++) {
-                const cluster = await startCluster(load);
+                const cluster = await startCluster(loadProgram);
                 const deployedAt = Date.now();
                 const docker: Docker = cluster.docker;
                 const outputs: ClusterOutputs = cluster.outputs;

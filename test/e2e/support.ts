@@ -1,6 +1,7 @@
 import Docker from "dockerode";
 import { ClusterOutputs } from "../docker/cluster";
 import { e2eLabel } from "../docker/deployer";
+import { engineUnavailableReason } from "../docker/engine";
 import { Address, ClusterProbe, containerLog } from "../docker/probe";
 import { address } from "../../tools/lib/cluster";
 import { parseInfo } from "../../tools/lib/observe";
@@ -27,6 +28,30 @@ export async function waitFor<T>(
     return { value, elapsedMs: Date.now() - started };
 }
 
+/**
+ * `describe` when a Docker engine answers. Without one it skips, with a warning, on a developer machine only: with CI
+ * set, engineUnavailableReason throws, so a missing engine fails the run.
+ */
+export function describeWithEngine(name: string, suite: () => void): void {
+    const unavailable = engineUnavailableReason();
+    if (unavailable) {
+        console.warn(`e2e: skipped, ${unavailable} (set CI=true to make this an error)`);
+        describe.skip(name, suite);
+    } else {
+        describe(name, suite);
+    }
+}
+
+/** Loads index.ts afresh (after the mocks are set), as startCluster's `load` argument. */
+export function loadProgram(): Record<string, unknown> {
+    let exports: Record<string, unknown> = {};
+    jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts must load afresh, after the mocks
+        exports = require("../../index");
+    });
+    return exports;
+}
+
 export type RedisNode = ClusterOutputs["redisNodes"][number];
 export type SentinelNode = ClusterOutputs["sentinelNodes"][number];
 
@@ -42,6 +67,16 @@ export async function replicationInfo(probe: ClusterProbe, node: Address): Promi
 export async function sentinelMaster(probe: ClusterProbe, sentinel: Address, masterName: string): Promise<string> {
     const [ip, port] = await probe.cli("clientsentinel", sentinel, "SENTINEL", "get-master-addr-by-name", masterName);
     return `${ip}:${port}`;
+}
+
+/** One Sentinel's SENTINEL MASTER reply, as a lookup of its fields ("flags", "ip", "num-slaves", ...). */
+export async function sentinelMasterFields(
+    probe: ClusterProbe,
+    sentinel: Address,
+    masterName: string,
+): Promise<(field: string) => string> {
+    const fields = await probe.cli("clientsentinel", sentinel, "SENTINEL", "master", masterName);
+    return (field) => fields[fields.indexOf(field) + 1];
 }
 
 /** The master every Sentinel agrees on; throws (saying what each answered) while they disagree or one does not answer. */
