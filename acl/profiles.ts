@@ -133,8 +133,11 @@ export function redisAclProfiles(
         admin,
         replication: {
             principal: "replication",
-            rules: ["-@all", "+psync", "+replconf", "+ping"],
-            purpose: "replicas log in to their master with it (masteruser/masterauth)",
+            // INFO: a restarting node reads its peers' replication offsets (image/entrypoint.sh); it reveals nothing
+            // that PSYNC, which streams the whole dataset, does not.
+            rules: ["-@all", "+psync", "+replconf", "+ping", "+info"],
+            purpose:
+                "replicas log in to their master with it (masteruser/masterauth); a restarting node reads its peers' offsets",
         },
         sentinelredis: {
             principal: "sentinelredis",

@@ -4,6 +4,7 @@
 #   2. ask the Sentinels which node is master now, so that a restarted or replaced node never
 #      comes back as a second master (it falls back to the role it last had, then to the rendered one);
 #      only nodes the stack declares are believed, and a Sentinel keeps only the declared topology;
+#      a node that would start as master with an empty or possibly older dataset gets a replica promoted first;
 #   3. exec the server as the unprivileged `redis` user (a Redis node only if this Redis can read its dataset).
 set -euo pipefail
 # shellcheck source=node-lib.sh
@@ -15,6 +16,8 @@ readonly RUNTIME_DIR=/data/conf
 # How long a node that the Sentinels are failing over waits for them to finish (two failover attempts at the
 # default failover-timeout of 15 s, plus margin) before it starts anyway.
 readonly FAILOVER_WAIT_SECONDS=60
+# How long a restarted master with data waits for a replica to be promoted before it starts as master after all.
+readonly HANDOVER_WAIT_SECONDS=30
 
 log() { echo "entrypoint[${NODE_NAME:-?}]: $*" >&2; }
 
@@ -31,45 +34,56 @@ ask_sentinel() {
     redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" "$@" 2>/dev/null
 }
 
-# master_field SENTINEL FIELD: one field of the Sentinel's SENTINEL MASTER reply (flags, config-epoch, ...).
-master_field() {
-    ask_sentinel "$1" SENTINEL master "$MASTER_NAME" | awk -v field="$2" 'previous == field { print; exit } { previous = $0 }'
-}
-
-# Prints the master address ("ip:port") that most answering Sentinels report; fails when none answers.
-# A Sentinel never asks itself: it may be the one that has just been replaced. "quiet" logs nothing (for polls).
-master_from_sentinels() {
-    local quiet="${1:-}" sentinel sentinels answers=() answer
+# One round of SENTINEL MASTER, one query to each Sentinel: prints "sentinel ip:port config-epoch flags" for each that
+# answers. A Sentinel never asks itself: it may be the one that has just been replaced.
+sentinel_views() {
+    local sentinel sentinels
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     for sentinel in "${sentinels[@]}"; do
         [[ "$NODE_KIND" == sentinel && "$sentinel" == "$NODE_IP:$NODE_PORT" ]] && continue
-        answer=$(ask_sentinel "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME" | paste -sd: -) || continue
-        if [[ ! "$answer" =~ ^[0-9.]+:[0-9]+$ ]]; then
-            continue
-        elif declared_node "$answer"; then
-            [[ -n "$quiet" ]] || log "Sentinel $sentinel reports master $answer"
-            answers+=("$answer")
+        ask_sentinel "$sentinel" SENTINEL master "$MASTER_NAME" | awk -v sentinel="$sentinel" '
+            NR % 2 == 1 { key = $0; next }
+            { field[key] = $0 }
+            END { if (field["ip"] != "" && field["config-epoch"] ~ /^[0-9]+$/)
+                      print sentinel, field["ip"] ":" field["port"], field["config-epoch"], field["flags"] }' || true
+    done
+}
+
+# Prints the master ("ip:port") in the answers of sentinel_views read from stdin, and fails when there is none to
+# trust. The highest config epoch wins (it is the Sentinels' own rule: the latest failover is the truth), then the
+# most common answer. Answers that have recorded no failover (epoch 0) count only from a majority of the Sentinels:
+# a lone Sentinel recreated with an empty volume while the others are down knows only the rendered master, which may
+# have been failed over long ago. Only declared nodes are believed. "quiet" logs nothing (for polls).
+master_from_views() {
+    local quiet="${1:-}" total sentinel master epoch flags trusted=()
+    total=$(tr ',' '\n' <<<"$SENTINELS" | grep -c .)
+    while read -r sentinel master epoch flags; do
+        if declared_node "$master"; then
+            [[ -n "$quiet" ]] || log "Sentinel $sentinel reports master $master (config epoch $epoch, $flags)"
+            trusted+=("$epoch $master")
         else
-            [[ -n "$quiet" ]] || log "ignoring Sentinel $sentinel: it reports master $answer, which is not a node of this stack"
+            [[ -n "$quiet" ]] || log "ignoring Sentinel $sentinel: it reports master $master, which is not a node of this stack"
         fi
     done
-    ((${#answers[@]} > 0)) || return 1
-    printf '%s\n' "${answers[@]}" | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'
+    ((${#trusted[@]} > 0)) || return 1
+    read -r epoch master < <(printf '%s\n' "${trusted[@]}" | sort | uniq -c | sort -k2,2nr -k1,1nr | awk 'NR == 1 { print $2, $3 }')
+    if ((epoch == 0 && ${#trusted[@]} <= total / 2)); then
+        [[ -n "$quiet" ]] || log "only ${#trusted[@]} of $total Sentinels answered and none has recorded a failover: not enough to trust their master"
+        return 1
+    fi
+    echo "$master"
+}
+
+master_from_sentinels() {
+    sentinel_views | master_from_views "${1:-}"
 }
 
 # Prints the flags of the first Sentinel that sees the master down or failing it over ("master,s_down,o_down,..."),
 # and fails when none does (or none answers).
 master_failing() {
-    local sentinel sentinels flags
-    IFS=',' read -r -a sentinels <<<"$SENTINELS"
-    for sentinel in "${sentinels[@]}"; do
-        flags=$(master_field "$sentinel" flags) || continue
-        if [[ ",$flags," =~ ,(s_down|o_down|failover_in_progress), ]]; then
-            echo "$flags"
-            return 0
-        fi
-    done
-    return 1
+    sentinel_views | awk '
+        found == "" && $4 ~ /(^|,)(s_down|o_down|failover_in_progress)(,|$)/ { found = $4 }
+        END { if (found == "") exit 1; print found }'
 }
 
 # The Sentinels keep naming a master that has gone down until their leader has promoted a replica. A node that
@@ -110,32 +124,64 @@ volume_empty() {
     [[ ! -e "$DATA_DIR/appendonlydir" && ! -e "$DATA_DIR/dump.rdb" ]]
 }
 
-# Says why the cluster already holds data, as the Sentinels see it, and fails for a new cluster: a failover has been
-# recorded (config epoch above 0), or a replica has replicated something (offset above 1: a replica that has never
-# synced reports 1).
+# The other declared Redis nodes that answer, as "ip:port role offset" (a replica's processed offset, or a master's
+# own), asked in parallel and bounded to 1 s each, so that a node that is not up yet costs at most that. The login is
+# the replication user's (node.env's health user): INFO tells it nothing that PSYNC, which it already has, does not.
+# The Sentinels know these offsets too, but only as of their last INFO, up to 10 s old.
+peer_offsets() {
+    local self="$1" node nodes answers
+    answers=$(mktemp -d)
+    IFS=',' read -r -a nodes <<<"$REDIS_NODES"
+    for node in "${nodes[@]}"; do
+        [[ "$node" == "$self" ]] && continue
+        (REDIS_CLI_TIMEOUT=1 redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" "${node%:*}" "${node##*:}" INFO replication |
+            tr -d '\r' | awk -F: -v node="$node" '
+                $1 == "role" { role = $2 }
+                $1 == "slave_repl_offset" { replica = $2 }
+                $1 == "master_repl_offset" { own = $2 }
+                END { if (role != "") print node, role, (role == "slave" ? replica : own) + 0 }' >"$answers/$node") 2>/dev/null &
+    done
+    wait
+    cat "$answers"/* 2>/dev/null || true
+    rm -rf "$answers"
+}
+
+# Says why the cluster already holds data, and fails for a new cluster: another node holds replicated data (offset
+# above 1: a replica that has never synced reports 0 or 1), or a Sentinel has recorded a failover (config epoch
+# above 0).
 cluster_history() {
-    local sentinel sentinels epoch offset
-    IFS=',' read -r -a sentinels <<<"$SENTINELS"
-    for sentinel in "${sentinels[@]}"; do
-        epoch=$(master_field "$sentinel" config-epoch) || continue
-        if [[ "$epoch" =~ ^[0-9]+$ ]] && ((epoch > 0)); then
+    local self="$1" node role offset sentinel master epoch flags
+    while read -r node role offset; do
+        if ((offset > 1)); then
+            echo "node $node ($role) holds data up to replication offset $offset"
+            return 0
+        fi
+    done < <(peer_offsets "$self")
+    while read -r sentinel master epoch flags; do
+        if ((epoch > 0)); then
             echo "Sentinel $sentinel has recorded a failover (config epoch $epoch)"
             return 0
         fi
-        offset=$(ask_sentinel "$sentinel" SENTINEL replicas "$MASTER_NAME" |
-            awk 'previous == "slave-repl-offset" && $1 + 0 > max { max = $1 + 0 } { previous = $0 } END { print max + 0 }') || continue
-        if ((offset > 1)); then
-            echo "Sentinel $sentinel knows a replica at replication offset $offset"
-            return 0
-        fi
-    done
+    done < <(sentinel_views)
     return 1
 }
 
-# Asks the Sentinels, as the failover user (it may run SENTINEL FAILOVER and nothing else), to promote a replica, and
-# waits (bounded) until they name a master other than this node; prints it, or fails when that did not happen.
+# Prints a replica, other than this node, that answers and has replicated data ("ip:port offset"); fails when none.
+replica_with_data() {
+    local self="$1" node role offset
+    while read -r node role offset; do
+        if [[ "$role" == slave ]] && ((offset > 1)); then
+            echo "$node $offset"
+            return 0
+        fi
+    done < <(peer_offsets "$self")
+    return 1
+}
+
+# promote_a_replica SELF SECONDS: asks the Sentinels, as the failover user (it may run SENTINEL FAILOVER and nothing
+# else), to promote a replica, and waits up to SECONDS until they name a master other than this node; prints it, or fails when that did not happen.
 promote_a_replica() {
-    local self="$1" deadline=$((SECONDS + FAILOVER_WAIT_SECONDS)) next_ask=0 sentinel sentinels reply master
+    local self="$1" deadline=$((SECONDS + $2)) next_ask=0 sentinel sentinels reply master
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     while ((SECONDS < deadline)); do
         if master=$(master_from_sentinels quiet) && [[ "$master" != "$self" ]]; then
@@ -157,25 +203,41 @@ promote_a_replica() {
     return 1
 }
 
-# A node with an empty volume must not become master while the cluster holds data: its replicas would copy the empty
-# dataset and drop everything, confirmed writes included. It gets a replica promoted and starts as its replica.
-guard_empty_master() {
-    local self="$1" history master
-    if ! volume_empty; then
-        echo "$self"
-        return
+# A node that is about to start as master must not make its replicas copy a dataset older than theirs: they would
+# drop what they hold beyond it, confirmed writes included. That dataset is
+#   - an empty volume (lost, deleted or replaced) while the cluster holds data: the node gets a replica promoted and
+#     starts as its replica, or refuses to start (exit 75) when none could be promoted;
+#   - its own data while a replica that the Sentinels see up has replicated from it: its copy may be an old one, or
+#     lack the last second of AOF (appendfsync everysec) that replicas had already acknowledged; and a master that
+#     restarts gets a new replication ID, so every replica would full-sync from it. It gets a replica promoted too,
+#     and when none is promoted within the bound it starts as master on its own data, as Redis would.
+guard_master() {
+    local self="$1" history replica master
+    if volume_empty; then
+        if ! history=$(cluster_history "$self"); then
+            log "this node's volume holds no dataset and the Sentinels know no failover and no replicated data: a new cluster, starting as its first master"
+            echo "$self"
+            return
+        fi
+        log "this node's volume holds no dataset, but $history: starting as master would make every replica drop its data; asking the Sentinels to promote a replica first"
+        if ! master=$(promote_a_replica "$self" "$FAILOVER_WAIT_SECONDS"); then
+            log "no replica was promoted within $FAILOVER_WAIT_SECONDS s; refusing to start as an empty master (exit 75: Docker starts it again and this is decided again)"
+            exit 75
+        fi
+        log "the Sentinels promoted $master; starting as its replica, which copies the data back"
+    else
+        if ! replica=$(replica_with_data "$self"); then
+            echo "$self"
+            return
+        fi
+        log "this node went down as master and replica ${replica% *} holds its data up to offset ${replica#* }: its own copy may be older, and the replicas would drop what they have beyond it; asking the Sentinels to promote a replica first"
+        if ! master=$(promote_a_replica "$self" "$HANDOVER_WAIT_SECONDS"); then
+            log "no replica was promoted within $HANDOVER_WAIT_SECONDS s; starting as master on this node's own data"
+            echo "$self"
+            return
+        fi
+        log "the Sentinels promoted $master; starting as its replica"
     fi
-    if ! history=$(cluster_history); then
-        log "this node's volume holds no dataset and the Sentinels know no failover and no replicated data: a new cluster, starting as its first master"
-        echo "$self"
-        return
-    fi
-    log "this node's volume holds no dataset, but $history: starting as master would make every replica drop its data; asking the Sentinels to promote a replica first"
-    if ! master=$(promote_a_replica "$self"); then
-        log "no replica was promoted within $FAILOVER_WAIT_SECONDS s; refusing to start as an empty master (exit 75: Docker starts it again and this is decided again)"
-        exit 75
-    fi
-    log "the Sentinels promoted $master; starting as its replica, which copies the data back"
     echo "$master"
 }
 
@@ -198,10 +260,10 @@ current_master() {
     if master=$(master_from_sentinels); then
         log "using the Sentinels' master $master"
     elif master=$(master_in_file "$runtime") && declared_node "$master"; then
-        log "no Sentinel answered; keeping the master this node saved last: $master"
+        log "no Sentinel answer to go by; keeping the master this node saved last: $master"
     else
         master=$(master_in_file "$uploaded")
-        log "no Sentinel answered and no saved master of this stack; using the rendered initial master $master"
+        log "no Sentinel answer to go by and no saved master of this stack; using the rendered initial master $master"
     fi
     echo "$master"
 }
@@ -240,8 +302,8 @@ prepare_redis() {
         master=$(settle_master "$master")
     fi
     if [[ "$master" == "$NODE_IP:$NODE_PORT" ]]; then
-        # Its exit status (75) is the container's when no replica could be promoted.
-        master=$(guard_empty_master "$master") || exit $?
+        # Its exit status (75) is the container's when an empty node could not get a replica promoted.
+        master=$(guard_master "$master") || exit $?
     fi
     grep -v '^replicaof ' "$UPLOAD_DIR/redis.conf" >"$runtime.new"
     if [[ "$master" == "$NODE_IP:$NODE_PORT" ]]; then

@@ -165,7 +165,7 @@ const probes: Probe[] = [
     ),
     ...dryrun("sentinel", "admin", "ok", ["SENTINEL", "FAILOVER", masterName], ["SENTINEL", "SET", masterName, "quorum", "2"]),
 
-    // replication: the replication handshake only.
+    // replication: the replication handshake, and INFO for a restarting node's look at its peers.
     ...granted("redis", "replication", redisProfiles.replication.rules),
     ...run(
         "redis",
@@ -174,7 +174,7 @@ const probes: Probe[] = [
         ["GET", "k"],
         ["SET", "k", "v"],
         ["CONFIG", "GET", "maxmemory"],
-        ["INFO"],
+        ["CLIENT", "LIST"],
         ["KEYS", "*"],
     ),
 

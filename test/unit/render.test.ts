@@ -29,7 +29,7 @@ describe("the Redis ACL file", () => {
         expect(lines(file(renderRedisNode(settings, redis1, passwords), "/etc/redis/users.acl"))).toEqual([
             "user default off resetpass resetkeys resetchannels -@all",
             `user admin on ${hash("admin")} ~* &* +@all`,
-            `user replication on ${hash("replication")} -@all +psync +replconf +ping`,
+            `user replication on ${hash("replication")} -@all +psync +replconf +ping +info`,
             `user sentinelredis on ${hash("sentinelredis")} -@all &__sentinel__:hello +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill`,
             `user app on ${hash("app")} ~* &app:* +@all -@admin -@dangerous +info +role ${moduleDenials}`,
         ]);
