@@ -51,6 +51,11 @@ export class ClusterProbe {
         return principal === "app" ? this.outputs.appUser : principal;
     }
 
+    /** Runs a bash script in the probe; secrets go in `env`, never in the script. Bounded by `timeoutMs`. */
+    async run(script: string, env: readonly string[], timeoutMs: number): Promise<ExecResult> {
+        return execIn(this.container, ["bash", "-c", script], env, timeoutMs);
+    }
+
     /** One redis-cli call as `principal`; the password goes through REDISCLI_AUTH. Never throws on a refused command. */
     async tryCli(principal: Principal, at: Address, args: readonly string[]): Promise<ExecResult & { refused: boolean }> {
         const result = await execIn(

@@ -131,6 +131,13 @@ export class ConfirmedData {
         }
     }
 
+    /** Adds keys that another writer had confirmed. */
+    addConfirmed(entries: Iterable<readonly [string, string]>): void {
+        for (const [key, value] of entries) {
+            this.entries.set(key, value);
+        }
+    }
+
     get size(): number {
         return this.entries.size;
     }
@@ -226,5 +233,118 @@ export async function runToExit(
         return { exitCode: exited.value, log: await containerLog(docker, container.id) };
     } finally {
         await container.remove({ force: true });
+    }
+}
+
+/**
+ * A client that writes all the time, as an application would: it asks the Sentinels (as clientsentinel) for the master,
+ * writes one key at a time as the application user and confirms each with WAIT 1, and asks the Sentinels again after
+ * any write that was not confirmed. It runs in the probe container, one redis-cli per command, each bounded to 1 s, and
+ * logs "epoch-ms n master replies..." for every write to a file there.
+ */
+const writerScript = `set -u
+cli() { timeout 1 redis-cli --no-auth-warning --raw "$@" 2>&1; }
+master=""
+i=0
+while ((SECONDS < MAX_SECONDS)) && [[ ! -e "$STOP_FILE" ]]; do
+    if [[ -z "$master" ]]; then
+        for sentinel in $SENTINELS; do
+            answer=$(REDISCLI_AUTH="$CLIENTSENTINEL_PASSWORD" cli -h "\${sentinel%:*}" -p "\${sentinel##*:}" --user clientsentinel \\
+                SENTINEL get-master-addr-by-name "$MASTER_NAME" | paste -sd: -)
+            if [[ "$answer" =~ ^[0-9.]+:[0-9]+$ ]]; then master="$answer"; break; fi
+        done
+        [[ -n "$master" ]] || { sleep 0.1; continue; }
+    fi
+    i=$((i + 1))
+    reply=$(printf 'SET %s %s\\nWAIT 1 500\\n' "$KEY_PREFIX:$i" "$i" |
+        REDISCLI_AUTH="$APP_PASSWORD" cli -h "\${master%:*}" -p "\${master##*:}" --user "$APP_USER" | paste -sd' ' -)
+    echo "$(date +%s%3N) $i $master $reply" >>"$LOG_FILE"
+    [[ "$reply" =~ ^OK\\ [1-9] ]] || { master=""; sleep 0.05; }
+done
+`;
+
+/** What a ConfirmingWriter saw: its confirmed keys and the longest time without a confirmed write. */
+export interface WriterReport {
+    readonly confirmed: Map<string, string>;
+    readonly attempts: number;
+    /** The longest time between two confirmed writes, and when it began (epoch ms). */
+    readonly longestGapMs: number;
+    readonly gapStartedAt: number;
+}
+
+export class ConfirmingWriter {
+    private constructor(
+        private readonly probe: ClusterProbe,
+        private readonly files: { stop: string; log: string },
+        private readonly keyPrefix: string,
+        private readonly running: Promise<{ exitCode: number }>,
+    ) {}
+
+    /** Starts writing keys `e2e:<tag>:<n>`; it stops on `stop()`, or after `maxSeconds` at the latest. */
+    static start(probe: ClusterProbe, outputs: ClusterOutputs, tag: string, maxSeconds = 300): ConfirmingWriter {
+        const files = { stop: `/tmp/writer-${tag}.stop`, log: `/tmp/writer-${tag}.log` };
+        const keyPrefix = `e2e:${tag}`;
+        const running = probe.run(
+            writerScript,
+            [
+                `MAX_SECONDS=${maxSeconds}`,
+                `STOP_FILE=${files.stop}`,
+                `LOG_FILE=${files.log}`,
+                `KEY_PREFIX=${keyPrefix}`,
+                `SENTINELS=${outputs.sentinelNodes.map(address).join(" ")}`,
+                `MASTER_NAME=${outputs.masterName}`,
+                `APP_USER=${outputs.appUser}`,
+                `CLIENTSENTINEL_PASSWORD=${outputs.passwords.clientsentinel}`,
+                `APP_PASSWORD=${outputs.passwords.app}`,
+            ],
+            (maxSeconds + 30) * 1000,
+        );
+        return new ConfirmingWriter(probe, files, keyPrefix, running);
+    }
+
+    /** The writer's log lines so far. */
+    private async lines(): Promise<string[]> {
+        const { stdout } = await this.probe.run(`cat "$FILE" 2>/dev/null || true`, [`FILE=${this.files.log}`], 10_000);
+        return stdout.split("\n").filter(Boolean);
+    }
+
+    /** Waits (bounded) until the writer has confirmed `count` more writes than it had: the cluster takes writes. */
+    async confirms(count: number, timeoutMs = 30_000): Promise<void> {
+        const confirmedNow = async () => (await this.lines()).filter((line) => / OK [1-9]/.test(line)).length;
+        const target = (await confirmedNow()) + count;
+        await waitFor(
+            `the writer ${this.keyPrefix} to confirm ${count} more writes`,
+            async () => ((await confirmedNow()) >= target ? true : undefined),
+            timeoutMs,
+            250,
+        );
+    }
+
+    /** Stops the writer (bounded) and reads what it did. */
+    async stop(): Promise<WriterReport> {
+        await this.probe.run(`touch "$FILE"`, [`FILE=${this.files.stop}`], 5000);
+        const { exitCode } = await this.running;
+        if (exitCode !== 0) {
+            throw new Error(`the writer ${this.keyPrefix} exited ${exitCode}`);
+        }
+        const confirmed = new Map<string, string>();
+        const confirmedAt: number[] = [];
+        const lines = await this.lines();
+        for (const line of lines) {
+            const [at, index, , ...reply] = line.split(" ");
+            if (reply[0] === "OK" && Number(reply[1]) >= 1) {
+                confirmed.set(`${this.keyPrefix}:${index}`, index);
+                confirmedAt.push(Number(at));
+            }
+        }
+        let longestGapMs = 0;
+        let gapStartedAt = 0;
+        for (let i = 1; i < confirmedAt.length; i++) {
+            if (confirmedAt[i] - confirmedAt[i - 1] > longestGapMs) {
+                longestGapMs = confirmedAt[i] - confirmedAt[i - 1];
+                gapStartedAt = confirmedAt[i - 1];
+            }
+        }
+        return { confirmed, attempts: lines.length, longestGapMs, gapStartedAt };
     }
 }

@@ -1,0 +1,435 @@
+/**
+ * The fault matrix, on the program's containers on a real Docker engine. For each fault a client writes all the time,
+ * confirming every write with WAIT 1, and follows the Sentinels. The suite checks that the cluster heals within a
+ * bound (exactly one master, every Sentinel naming it and seeing every replica and every other Sentinel up, every
+ * replica linked) and that every confirmed write is on every node afterwards; it reports each fault's longest write
+ * gap and healing time. One cluster for the whole file; each fault starts from the healed state the last one left.
+ */
+import Docker from "dockerode";
+import { loadSettings, overridingReader } from "../../settings";
+import { ClusterOutputs, e2eStackConfig, RunningCluster, startCluster } from "../docker/cluster";
+import { removeLabelled } from "../docker/deployer";
+import { connectEngine } from "../docker/engine";
+import { execIn } from "../docker/exec";
+import { Address, ClusterProbe } from "../docker/probe";
+import {
+    addressOf,
+    ConfirmedData,
+    ConfirmingWriter,
+    describeWithEngine,
+    isReplicaOf,
+    loadProgram,
+    logMark,
+    logSince,
+    nodesClaimingMaster,
+    RedisNode,
+    sentinelMaster,
+    SentinelNode,
+    waitFor,
+} from "./support";
+
+const { downAfterMilliseconds: downAfter, failoverTimeout } = loadSettings(overridingReader(e2eStackConfig)).topology;
+/** How long a fault may take to heal: a failover the Sentinels retry once, plus a full resync. */
+const healBoundMs = downAfter + 2 * failoverTimeout + 30_000;
+
+/** SENTINEL REPLICAS / SENTINEL SENTINELS as raw lines: one record per instance, each starting with "name". */
+function instanceRecords(lines: readonly string[]): Record<string, string>[] {
+    const records: Record<string, string>[] = [];
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+        if (lines[i] === "name") {
+            records.push({});
+        }
+        records[records.length - 1][lines[i]] = lines[i + 1];
+    }
+    return records;
+}
+
+describeWithEngine("faults on a real Docker engine: the cluster heals and no confirmed write is lost", () => {
+    let cluster: RunningCluster;
+    let docker: Docker;
+    let outputs: ClusterOutputs;
+    let probe: ClusterProbe;
+    const data = new ConfirmedData();
+    const results: string[] = [];
+
+    const node = (address: string): RedisNode => {
+        const found = outputs.redisNodes.find((candidate) => addressOf(candidate) === address);
+        if (!found) {
+            throw new Error(`no Redis node at ${address}`);
+        }
+        return found;
+    };
+    const otherSentinels = (sentinel: SentinelNode) => outputs.sentinelNodes.filter(({ name }) => name !== sentinel.name);
+
+    /** The master that the given Sentinels agree on; throws while they disagree or one does not answer. */
+    const agreedAmong = async (sentinels: readonly SentinelNode[]): Promise<RedisNode> => {
+        const answers = await Promise.all(sentinels.map((sentinel) => sentinelMaster(probe, sentinel, outputs.masterName)));
+        if (answers.some((answer) => answer !== answers[0])) {
+            throw new Error(`the Sentinels disagree: ${answers.join(", ")}`);
+        }
+        return node(answers[0]);
+    };
+
+    /** The whole cluster as it should be; throws saying what is still wrong. */
+    const wholeCluster = async (): Promise<RedisNode> => {
+        const master = await agreedAmong(outputs.sentinelNodes);
+        const claiming = await nodesClaimingMaster(probe, outputs);
+        if (claiming.length !== 1 || claiming[0] !== master.name) {
+            throw new Error(`nodes claiming master: [${claiming.join(", ")}], the Sentinels name ${master.name}`);
+        }
+        const replicas = outputs.redisNodes.filter(({ name }) => name !== master.name);
+        for (const sentinel of outputs.sentinelNodes) {
+            const seen = (lines: string[]) =>
+                Object.fromEntries(instanceRecords(lines).map((record) => [`${record.ip}:${record.port}`, record.flags]));
+            const masterFlags = await probe.cli("admin", sentinel, "SENTINEL", "master", outputs.masterName);
+            const replicaFlags = seen(await probe.cli("admin", sentinel, "SENTINEL", "replicas", outputs.masterName));
+            const sentinelFlags = seen(await probe.cli("admin", sentinel, "SENTINEL", "sentinels", outputs.masterName));
+            const expected = {
+                master: "master",
+                ...Object.fromEntries(replicas.map((replica) => [addressOf(replica), "slave"])),
+                ...Object.fromEntries(otherSentinels(sentinel).map((peer) => [addressOf(peer), "sentinel"])),
+            };
+            const actual = {
+                master: masterFlags[masterFlags.indexOf("flags") + 1],
+                ...Object.fromEntries(replicas.map((replica) => [addressOf(replica), replicaFlags[addressOf(replica)]])),
+                ...Object.fromEntries(otherSentinels(sentinel).map((peer) => [addressOf(peer), sentinelFlags[addressOf(peer)]])),
+            };
+            if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+                throw new Error(`${sentinel.name} sees ${JSON.stringify(actual)}`);
+            }
+        }
+        for (const replica of replicas) {
+            if (!(await isReplicaOf(probe, replica, addressOf(master)))) {
+                throw new Error(`${replica.name} is not a linked replica of ${master.name}`);
+            }
+        }
+        return master;
+    };
+    const healed = (since: number) =>
+        waitFor(
+            "the cluster to heal: one master, named by every Sentinel, every replica and Sentinel up and linked",
+            async () => ({ master: await wholeCluster(), healedMs: Date.now() - since }),
+            healBoundMs,
+            250,
+        );
+
+    /** The confirmed keys that `at` is missing. */
+    const missingOn = (at: Address) => data.missingOn(probe, at);
+
+    /**
+     * Runs one fault with a writer going: `inject` does the damage and returns when it was done (epoch ms); `recover`
+     * (optional) undoes what the cluster cannot heal by itself. Then: healed within the bound, writes confirmed again,
+     * every confirmed write on every node. Returns the healed master.
+     */
+    const underFault = async (
+        fault: string,
+        inject: (master: RedisNode) => Promise<number>,
+        recover: (master: RedisNode) => Promise<void> = async () => undefined,
+    ): Promise<{ master: RedisNode; before: RedisNode }> => {
+        const before = (await healed(Date.now())).value.master;
+        const writer = ConfirmingWriter.start(probe, outputs, fault.replace(/\W+/g, "-"));
+        let report;
+        let heal;
+        try {
+            await writer.confirms(20);
+            const injectedAt = await inject(before);
+            await recover(before);
+            heal = await healed(injectedAt);
+            await writer.confirms(20);
+        } finally {
+            report = await writer.stop();
+        }
+        data.addConfirmed(report.confirmed);
+        const lost: string[] = [];
+        for (const redis of outputs.redisNodes) {
+            await waitFor(
+                `${redis.name} to hold all ${data.size} confirmed keys`,
+                async () => ((await missingOn(redis)).length === 0 ? true : undefined),
+                20_000,
+            ).catch(async () => lost.push(`${redis.name}: ${(await missingOn(redis)).length} missing`));
+        }
+        const line =
+            `${fault}: longest write gap ${report.longestGapMs} ms, healed in ${heal.value.healedMs} ms ` +
+            `(${before.name} -> ${heal.value.master.name}), ${report.confirmed.size} of ${report.attempts} writes confirmed, ` +
+            `${lost.length === 0 ? "0 lost" : lost.join("; ")}`;
+        results.push(line);
+        console.log(`e2e fault ${line}`);
+        expect(lost).toEqual([]);
+        return { master: heal.value.master, before };
+    };
+
+    /** Starts a container that may already be running (its restart policy was quicker: 304). */
+    const start = (name: string) =>
+        docker
+            .getContainer(name)
+            .start()
+            .catch((error: { statusCode?: number }) => {
+                if (error.statusCode !== 304) {
+                    throw error;
+                }
+            });
+
+    beforeAll(async () => {
+        cluster = await startCluster(loadProgram);
+        ({ docker, outputs } = cluster);
+        probe = await ClusterProbe.start(docker, cluster.imageId, outputs, "192.168.55.31");
+    }, 8 * 60_000);
+
+    afterAll(async () => {
+        console.log(`e2e faults:\n${results.join("\n")}`);
+        if (!process.env.E2E_KEEP) {
+            await removeLabelled(connectEngine());
+        }
+    }, 120_000);
+
+    test(
+        "the master process is killed and its container comes straight back",
+        async () => {
+            const marks: Record<string, number> = {};
+            const { master, before } = await underFault("master killed", async (master) => {
+                marks[master.name] = await logMark(docker, master.name);
+                await docker.getContainer(master.name).kill();
+                const killedAt = Date.now();
+                await start(master.name);
+                return killedAt;
+            });
+            expect(master.name).not.toBe(before.name);
+            // Back before the Sentinels noticed, it hands over; back later, they have failed it over already. Either
+            // way it starts as a replica of the new master, never as master.
+            const log = await logSince(docker, before.name, marks[before.name]);
+            expect(log).not.toMatch(/\]: starting as master$/m);
+            expect(log).toContain(`starting as replica of ${addressOf(master)}`);
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "the master container is stopped, failed over, and started again",
+        async () => {
+            const { master, before } = await underFault(
+                "master stopped",
+                async (master) => {
+                    await docker.getContainer(master.name).stop({ t: 10 });
+                    return Date.now();
+                },
+                async (master) => {
+                    await waitFor(
+                        "the Sentinels to fail the stopped master over",
+                        async () => ((await agreedAmong(outputs.sentinelNodes)).name !== master.name ? true : undefined),
+                        healBoundMs,
+                    );
+                    await start(master.name);
+                },
+            );
+            expect(master.name).not.toBe(before.name);
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "the master comes back with an old copy of its volume: a replica is promoted and the newer writes survive",
+        async () => {
+            const marks: Record<string, number> = {};
+            const { master, before } = await underFault("master with an old copy of its volume", async (master) => {
+                const container = docker.getContainer(master.name);
+                await execIn(container, [
+                    "bash",
+                    "-c",
+                    "rm -rf /tmp/old && mkdir /tmp/old && cp -a /data/appendonlydir /tmp/old/",
+                ]);
+                // Written after the copy: exactly what an old copy lacks.
+                await data.write(probe, master, "after-the-copy", 200, outputs.redisNodes.length - 1);
+                marks[master.name] = await logMark(docker, master.name);
+                await execIn(container, ["bash", "-c", "rm -rf /data/appendonlydir && cp -a /tmp/old/appendonlydir /data/"]);
+                await container.kill();
+                const killedAt = Date.now();
+                await start(master.name);
+                return killedAt;
+            });
+            expect(master.name).not.toBe(before.name);
+            const log = await logSince(docker, before.name, marks[before.name]);
+            expect(log).toMatch(/this node went down as master and replica|the Sentinels failed this node over/);
+            expect(log).toContain(`starting as replica of ${addressOf(master)}`);
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "the master's volume comes back empty: a replica is promoted first",
+        async () => {
+            const marks: Record<string, number> = {};
+            const { master, before } = await underFault("master with an empty volume", async (master) => {
+                const container = docker.getContainer(master.name);
+                marks[master.name] = await logMark(docker, master.name);
+                await execIn(container, ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"]);
+                await container.kill();
+                const killedAt = Date.now();
+                await start(master.name);
+                return killedAt;
+            });
+            expect(master.name).not.toBe(before.name);
+            // Back before the Sentinels noticed, it gets a replica promoted; back later, they have failed it over already.
+            const log = await logSince(docker, before.name, marks[before.name]);
+            expect(log).toMatch(/this node's volume holds no dataset, but|the Sentinels failed this node over/);
+            expect(log).not.toMatch(/\]: starting as master$/m);
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "a replica comes back with an empty volume and copies the data back",
+        async () => {
+            const { master, before } = await underFault("replica with an empty volume", async (master) => {
+                const replica = outputs.redisNodes.find(({ name }) => name !== master.name)!;
+                const container = docker.getContainer(replica.name);
+                await execIn(container, ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"]);
+                await container.kill();
+                const killedAt = Date.now();
+                await start(replica.name);
+                return killedAt;
+            });
+            expect(master.name).toBe(before.name);
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "one Sentinel is down while the master fails: the other two still fail over",
+        async () => {
+            const down = outputs.sentinelNodes[0];
+            const { master, before } = await underFault(
+                "one Sentinel down during a master failure",
+                async (master) => {
+                    await docker.getContainer(down.name).stop({ t: 5 });
+                    await docker.getContainer(master.name).pause();
+                    return Date.now();
+                },
+                async (master) => {
+                    try {
+                        await waitFor(
+                            "the two running Sentinels to fail the frozen master over",
+                            async () => ((await agreedAmong(otherSentinels(down))).name !== master.name ? true : undefined),
+                            healBoundMs,
+                        );
+                    } finally {
+                        await docker.getContainer(master.name).unpause();
+                        await start(down.name);
+                    }
+                },
+            );
+            expect(master.name).not.toBe(before.name);
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "a majority of the Sentinels is down with the master: no failover happens, and the master takes writes again once it is back",
+        async () => {
+            const [running, ...down] = outputs.sentinelNodes;
+            const { master, before } = await underFault(
+                "a majority of Sentinels down with the master",
+                async (master) => {
+                    await Promise.all(down.map(({ name }) => docker.getContainer(name).stop({ t: 5 })));
+                    await docker.getContainer(master.name).pause();
+                    return Date.now();
+                },
+                async (master) => {
+                    try {
+                        // Twice the time a failover would need, sampled: all along, the lone Sentinel names the frozen
+                        // master and no node claims the role.
+                        const until = Date.now() + 2 * (downAfter + 5000);
+                        const samples: string[] = [];
+                        await waitFor(
+                            "the window in which a failover would have happened to pass",
+                            async () => {
+                                const named = await sentinelMaster(probe, running, outputs.masterName).catch(String);
+                                const claiming = await nodesClaimingMaster(probe, outputs);
+                                samples.push(`${named} [${claiming.join(",")}]`);
+                                return Date.now() >= until || undefined;
+                            },
+                            2 * (downAfter + 5000) + 30_000,
+                            500,
+                        );
+                        expect(samples.length).toBeGreaterThanOrEqual(3);
+                        expect(new Set(samples)).toEqual(new Set([`${addressOf(master)} []`]));
+                    } finally {
+                        await docker.getContainer(master.name).unpause();
+                        await Promise.all(down.map(({ name }) => start(name)));
+                    }
+                },
+            );
+            expect(master.name).toBe(before.name);
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "a Sentinel comes back with an empty volume while the other two are down: it decides no node's role, and follows the others once they are back",
+        async () => {
+            const rendered = outputs.redisNodes[0];
+            const [lone, ...down] = outputs.sentinelNodes;
+            // The rendered initial master must have been failed over, or the lone Sentinel's stale answer is right by chance.
+            if ((await healed(Date.now())).value.master.name === rendered.name) {
+                await probe.cli("admin", lone, "SENTINEL", "FAILOVER", outputs.masterName);
+                await waitFor(
+                    `the Sentinels to fail ${rendered.name} over on request`,
+                    async () => ((await agreedAmong(outputs.sentinelNodes)).name !== rendered.name ? true : undefined),
+                    healBoundMs,
+                );
+            }
+            let mark = 0;
+            const { master, before } = await underFault(
+                "a Sentinel recreated empty while the others are down",
+                async () => {
+                    await Promise.all(down.map(({ name }) => docker.getContainer(name).stop({ t: 5 })));
+                    const sentinel = docker.getContainer(lone.name);
+                    await execIn(sentinel, ["rm", "-rf", "/data/conf"]);
+                    await sentinel.kill();
+                    const injectedAt = Date.now();
+                    await start(lone.name);
+                    await waitFor(
+                        `the emptied ${lone.name} to name the rendered initial master ${rendered.name}`,
+                        async () => (await sentinelMaster(probe, lone, outputs.masterName)) === addressOf(rendered) || undefined,
+                        30_000,
+                    );
+                    // The node it names restarts now: it must not believe the lone Sentinel.
+                    mark = await logMark(docker, rendered.name);
+                    await docker.getContainer(rendered.name).kill();
+                    await start(rendered.name);
+                    return injectedAt;
+                },
+                async (master) => {
+                    try {
+                        await waitFor(
+                            `${rendered.name} to start as a replica of ${master.name}, not as master`,
+                            async () => (await isReplicaOf(probe, rendered, addressOf(master))) || undefined,
+                            30_000,
+                        );
+                        expect(await nodesClaimingMaster(probe, outputs)).toEqual([master.name]);
+                    } finally {
+                        await Promise.all(down.map(({ name }) => start(name)));
+                    }
+                },
+            );
+            expect(master.name).toBe(before.name);
+            const log = await logSince(docker, rendered.name, mark);
+            expect(log).toContain(
+                `only 1 of ${outputs.sentinelNodes.length} Sentinels answered and none has recorded a failover: not enough to trust their master`,
+            );
+            expect(log).toContain(`starting as replica of ${addressOf(master)}`);
+        },
+        4 * 60_000,
+    );
+
+    test(
+        "every container is restarted at once",
+        async () => {
+            await underFault("every container restarted at once", async () => {
+                const restartedAt = Date.now();
+                await Promise.all(cluster.deployer.containerNames.map((name) => docker.getContainer(name).restart({ t: 10 })));
+                return restartedAt;
+            });
+        },
+        5 * 60_000,
+    );
+});
