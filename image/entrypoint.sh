@@ -16,6 +16,10 @@ readonly RUNTIME_DIR=/data/conf
 # How long a node that the Sentinels are failing over waits for them to finish (two failover attempts at the
 # default failover-timeout of 15 s, plus margin) before it starts anyway.
 readonly FAILOVER_WAIT_SECONDS=60
+# How long a restarted container whose volume is empty waits for every other node to answer.
+readonly PEER_WAIT_SECONDS=30
+# Written at every start of a Redis node, in the container's own file system (not the volume): see find_history.
+readonly RAN_BEFORE_MARKER=/var/lib/redis-node/ran-before
 # How long a restarted master with data waits for a replica to be promoted before it starts as master after all.
 readonly HANDOVER_WAIT_SECONDS=30
 
@@ -124,39 +128,44 @@ volume_empty() {
     [[ ! -e "$DATA_DIR/appendonlydir" && ! -e "$DATA_DIR/dump.rdb" ]]
 }
 
-# The other declared Redis nodes that answer, as "ip:port role offset" (a replica's processed offset, or a master's
-# own), asked in parallel and bounded to 1 s each, so that a node that is not up yet costs at most that. The login is
-# the replication user's (node.env's health user): INFO tells it nothing that PSYNC, which it already has, does not.
-# The Sentinels know these offsets too, but only as of their last INFO, up to 10 s old.
-peer_offsets() {
+# The other declared Redis nodes that answer, as "ip:port role offset keys" (offset: a replica's processed offset, or
+# a master's own; keys: how many it holds), asked in parallel and bounded to 1 s each, so that a node that is not up
+# yet costs at most that. The login is the replication user's (node.env's health user): INFO tells it nothing that
+# PSYNC, which it already has, does not. The Sentinels know offsets too, but only as of their last INFO, up to 10 s
+# old; and a replica that has just restarted from its AOF reports offset 1 until it syncs, so its keys count too.
+peer_states() {
     local self="$1" node nodes answers
     answers=$(mktemp -d)
     IFS=',' read -r -a nodes <<<"$REDIS_NODES"
     for node in "${nodes[@]}"; do
         [[ "$node" == "$self" ]] && continue
-        (REDIS_CLI_TIMEOUT=1 redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" "${node%:*}" "${node##*:}" INFO replication |
+        (REDIS_CLI_TIMEOUT=1 redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" "${node%:*}" "${node##*:}" INFO replication keyspace |
             tr -d '\r' | awk -F: -v node="$node" '
                 $1 == "role" { role = $2 }
                 $1 == "slave_repl_offset" { replica = $2 }
                 $1 == "master_repl_offset" { own = $2 }
-                END { if (role != "") print node, role, (role == "slave" ? replica : own) + 0 }' >"$answers/$node") 2>/dev/null &
+                $1 ~ /^db[0-9]+$/ { split($2, fields, /[=,]/); keys += fields[2] }
+                END { if (role != "") print node, role, (role == "slave" ? replica : own) + 0, keys + 0 }' >"$answers/$node") 2>/dev/null &
     done
     wait
     cat "$answers"/* 2>/dev/null || true
     rm -rf "$answers"
 }
 
-# Says why the cluster already holds data, and fails for a new cluster: another node holds replicated data (offset
-# above 1: a replica that has never synced reports 0 or 1), or a Sentinel has recorded a failover (config epoch
-# above 0).
+# Says why the cluster already holds data, and fails when nothing shows it: another node holds keys or replicated
+# data (offset above 1: a replica that has never synced reports 0 or 1), or a Sentinel has recorded a failover
+# (config epoch above 0). Sets PEERS_ANSWERED to how many other nodes answered.
+PEERS_ANSWERED=0
 cluster_history() {
-    local self="$1" node role offset sentinel master epoch flags
-    while read -r node role offset; do
-        if ((offset > 1)); then
-            echo "node $node ($role) holds data up to replication offset $offset"
+    local self="$1" node role offset keys sentinel master epoch flags states
+    states=$(peer_states "$self")
+    PEERS_ANSWERED=$(grep -c . <<<"$states" || true)
+    while read -r node role offset keys; do
+        if ((offset > 1 || keys > 0)); then
+            echo "node $node ($role) holds $keys keys, replication offset $offset"
             return 0
         fi
-    done < <(peer_offsets "$self")
+    done <<<"$states"
     while read -r sentinel master epoch flags; do
         if ((epoch > 0)); then
             echo "Sentinel $sentinel has recorded a failover (config epoch $epoch)"
@@ -166,15 +175,37 @@ cluster_history() {
     return 1
 }
 
+# find_history SELF: prints why the cluster holds data (status 0). Status 1 when nothing shows any: a first start,
+# or a restarted container whose peers all answered without data. Status 2 when a restarted container's peers did
+# not all answer within PEER_WAIT_SECONDS. A container that has run before (the marker is in its own file system,
+# which a restart keeps and a new container lacks) but finds its volume empty has lost its data; after every
+# container restarted at once, its peers take a few seconds to answer, and their silence must not pass for a new
+# cluster. A first start never waits: its peers may not even exist yet.
+find_history() {
+    local self="$1" deadline=$((SECONDS + PEER_WAIT_SECONDS)) peers waiting=""
+    peers=$(($(tr ',' '\n' <<<"$REDIS_NODES" | grep -c .) - 1))
+    while :; do
+        cluster_history "$self" && return 0
+        [[ -e "$RAN_BEFORE_MARKER" ]] || return 1
+        ((PEERS_ANSWERED >= peers)) && return 1
+        ((SECONDS < deadline)) || return 2
+        if [[ -z "$waiting" ]]; then
+            log "this container has run before, but its volume holds no dataset and only $PEERS_ANSWERED of $peers other nodes answered: waiting up to $PEER_WAIT_SECONDS s for them to say whether the cluster holds data"
+            waiting=1
+        fi
+        sleep 1
+    done
+}
+
 # Prints a replica, other than this node, that answers and has replicated data ("ip:port offset"); fails when none.
 replica_with_data() {
-    local self="$1" node role offset
-    while read -r node role offset; do
+    local self="$1" node role offset keys
+    while read -r node role offset keys; do
         if [[ "$role" == slave ]] && ((offset > 1)); then
             echo "$node $offset"
             return 0
         fi
-    done < <(peer_offsets "$self")
+    done < <(peer_states "$self")
     return 1
 }
 
@@ -214,10 +245,15 @@ promote_a_replica() {
 guard_master() {
     local self="$1" history replica master
     if volume_empty; then
-        if ! history=$(cluster_history "$self"); then
-            log "this node's volume holds no dataset and the Sentinels know no failover and no replicated data: a new cluster, starting as its first master"
+        local found=0
+        history=$(find_history "$self") || found=$?
+        if ((found == 1)); then
+            log "this node's volume holds no dataset, and no other node and no Sentinel shows any data or failover: a new cluster, starting as its first master"
             echo "$self"
             return
+        elif ((found == 2)); then
+            log "the other nodes did not all answer within $PEER_WAIT_SECONDS s; refusing to start as an empty master that could overwrite them (exit 75: Docker starts it again and this is decided again)"
+            exit 75
         fi
         log "this node's volume holds no dataset, but $history: starting as master would make every replica drop its data; asking the Sentinels to promote a replica first"
         if ! master=$(promote_a_replica "$self" "$FAILOVER_WAIT_SECONDS"); then
@@ -380,6 +416,10 @@ main() {
     # The runtime files hold plain-text passwords (masterauth, auth-pass); CONFIG REWRITE recreates them 0644.
     chmod 0700 "$RUNTIME_DIR"
     chmod 0600 "$RUNTIME_DIR"/*
+    if [[ "$kind" == redis ]]; then
+        mkdir -p "${RAN_BEFORE_MARKER%/*}"
+        touch "$RAN_BEFORE_MARKER"
+    fi
     local conf="$RUNTIME_DIR/$kind.conf" mode=()
     [[ "$kind" == sentinel ]] && mode=(--sentinel)
     log "exec redis-server $conf ${mode[*]}"

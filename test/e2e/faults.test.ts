@@ -158,6 +158,66 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
         return { master: heal.value.master, before };
     };
 
+    /** Waits until the given (running) Sentinels agree on a master other than `master`. */
+    const failedOverBy = (sentinels: readonly SentinelNode[], master: RedisNode, what: string) =>
+        waitFor(what, async () => ((await agreedAmong(sentinels)).name !== master.name ? true : undefined), healBoundMs);
+
+    /**
+     * Makes `target` master through the Sentinels: the other replicas get replica-priority 0 (never promoted) until
+     * every Sentinel has seen that in their INFO, then SENTINEL FAILOVER; their priority is restored afterwards.
+     */
+    const makeMaster = async (target: RedisNode): Promise<void> => {
+        const current = (await healed(Date.now())).value.master;
+        if (current.name === target.name) {
+            return;
+        }
+        const others = outputs.redisNodes.filter(({ name }) => name !== target.name && name !== current.name);
+        const setPriority = (priority: number) =>
+            Promise.all(others.map((node) => probe.cli("admin", node, "CONFIG", "SET", "replica-priority", String(priority))));
+        await setPriority(0);
+        try {
+            await waitFor(
+                "every Sentinel to see the other replicas' priority 0",
+                async () => {
+                    for (const sentinel of outputs.sentinelNodes) {
+                        const seen = instanceRecords(
+                            await probe.cli("admin", sentinel, "SENTINEL", "replicas", outputs.masterName),
+                        );
+                        const unseen = others.filter(
+                            (node) => seen.find((record) => record.name === addressOf(node))?.["slave-priority"] !== "0",
+                        );
+                        if (unseen.length > 0) {
+                            return undefined;
+                        }
+                    }
+                    return true;
+                },
+                30_000,
+                1000,
+            );
+            await probe.cli("admin", outputs.sentinelNodes[0], "SENTINEL", "FAILOVER", outputs.masterName);
+            await waitFor(
+                `the Sentinels to make ${target.name} master`,
+                async () => ((await agreedAmong(outputs.sentinelNodes)).name === target.name ? true : undefined),
+                healBoundMs,
+            );
+        } finally {
+            await setPriority(100);
+        }
+    };
+
+    /** Empties a Redis node's volume under the running server, as a lost or replaced volume looks from inside. */
+    const emptyVolume = (name: string) =>
+        execIn(docker.getContainer(name), ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"]);
+
+    /** Kills a container (as a crash would) and starts it again at once; returns when it was killed (epoch ms). */
+    const killAndStart = async (name: string): Promise<number> => {
+        await docker.getContainer(name).kill();
+        const killedAt = Date.now();
+        await start(name);
+        return killedAt;
+    };
+
     /** Starts a container that may already be running (its restart policy was quicker: 304). */
     const start = (name: string) =>
         docker
@@ -188,10 +248,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             const marks: Record<string, number> = {};
             const { master, before } = await underFault("master killed", async (master) => {
                 marks[master.name] = await logMark(docker, master.name);
-                await docker.getContainer(master.name).kill();
-                const killedAt = Date.now();
-                await start(master.name);
-                return killedAt;
+                return killAndStart(master.name);
             });
             expect(master.name).not.toBe(before.name);
             // Back before the Sentinels noticed, it hands over; back later, they have failed it over already. Either
@@ -213,11 +270,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                     return Date.now();
                 },
                 async (master) => {
-                    await waitFor(
-                        "the Sentinels to fail the stopped master over",
-                        async () => ((await agreedAmong(outputs.sentinelNodes)).name !== master.name ? true : undefined),
-                        healBoundMs,
-                    );
+                    await failedOverBy(outputs.sentinelNodes, master, "the Sentinels to fail the stopped master over");
                     await start(master.name);
                 },
             );
@@ -241,10 +294,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                 await data.write(probe, master, "after-the-copy", 200, outputs.redisNodes.length - 1);
                 marks[master.name] = await logMark(docker, master.name);
                 await execIn(container, ["bash", "-c", "rm -rf /data/appendonlydir && cp -a /tmp/old/appendonlydir /data/"]);
-                await container.kill();
-                const killedAt = Date.now();
-                await start(master.name);
-                return killedAt;
+                return killAndStart(master.name);
             });
             expect(master.name).not.toBe(before.name);
             const log = await logSince(docker, before.name, marks[before.name]);
@@ -259,13 +309,9 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
         async () => {
             const marks: Record<string, number> = {};
             const { master, before } = await underFault("master with an empty volume", async (master) => {
-                const container = docker.getContainer(master.name);
                 marks[master.name] = await logMark(docker, master.name);
-                await execIn(container, ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"]);
-                await container.kill();
-                const killedAt = Date.now();
-                await start(master.name);
-                return killedAt;
+                await emptyVolume(master.name);
+                return killAndStart(master.name);
             });
             expect(master.name).not.toBe(before.name);
             // Back before the Sentinels noticed, it gets a replica promoted; back later, they have failed it over already.
@@ -281,12 +327,8 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
         async () => {
             const { master, before } = await underFault("replica with an empty volume", async (master) => {
                 const replica = outputs.redisNodes.find(({ name }) => name !== master.name)!;
-                const container = docker.getContainer(replica.name);
-                await execIn(container, ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"]);
-                await container.kill();
-                const killedAt = Date.now();
-                await start(replica.name);
-                return killedAt;
+                await emptyVolume(replica.name);
+                return killAndStart(replica.name);
             });
             expect(master.name).toBe(before.name);
         },
@@ -306,10 +348,10 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                 },
                 async (master) => {
                     try {
-                        await waitFor(
+                        await failedOverBy(
+                            otherSentinels(down),
+                            master,
                             "the two running Sentinels to fail the frozen master over",
-                            async () => ((await agreedAmong(otherSentinels(down))).name !== master.name ? true : undefined),
-                            healBoundMs,
                         );
                     } finally {
                         await docker.getContainer(master.name).unpause();
@@ -371,11 +413,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             // The rendered initial master must have been failed over, or the lone Sentinel's stale answer is right by chance.
             if ((await healed(Date.now())).value.master.name === rendered.name) {
                 await probe.cli("admin", lone, "SENTINEL", "FAILOVER", outputs.masterName);
-                await waitFor(
-                    `the Sentinels to fail ${rendered.name} over on request`,
-                    async () => ((await agreedAmong(outputs.sentinelNodes)).name !== rendered.name ? true : undefined),
-                    healBoundMs,
-                );
+                await failedOverBy(outputs.sentinelNodes, rendered, `the Sentinels to fail ${rendered.name} over on request`);
             }
             let mark = 0;
             const { master, before } = await underFault(
@@ -384,9 +422,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                     await Promise.all(down.map(({ name }) => docker.getContainer(name).stop({ t: 5 })));
                     const sentinel = docker.getContainer(lone.name);
                     await execIn(sentinel, ["rm", "-rf", "/data/conf"]);
-                    await sentinel.kill();
-                    const injectedAt = Date.now();
-                    await start(lone.name);
+                    const injectedAt = await killAndStart(lone.name);
                     await waitFor(
                         `the emptied ${lone.name} to name the rendered initial master ${rendered.name}`,
                         async () => (await sentinelMaster(probe, lone, outputs.masterName)) === addressOf(rendered) || undefined,
@@ -394,8 +430,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                     );
                     // The node it names restarts now: it must not believe the lone Sentinel.
                     mark = await logMark(docker, rendered.name);
-                    await docker.getContainer(rendered.name).kill();
-                    await start(rendered.name);
+                    await killAndStart(rendered.name);
                     return injectedAt;
                 },
                 async (master) => {
@@ -419,6 +454,48 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             expect(log).toContain(`starting as replica of ${addressOf(master)}`);
         },
         4 * 60_000,
+    );
+
+    test(
+        "every container is restarted at once while the master's volume is empty: it waits for its peers, which hold the data, and gets one promoted",
+        async () => {
+            // The rendered initial master, so that the emptied node cannot fall back on a rendered replica role.
+            await makeMaster(outputs.redisNodes[0]);
+            let mark = 0;
+            const { master, before } = await underFault(
+                "every container restarted at once, the master's volume empty",
+                async (master) => {
+                    mark = await logMark(docker, master.name);
+                    await emptyVolume(master.name);
+                    const restartedAt = Date.now();
+                    // The emptied master is killed (a graceful stop would save a fresh RDB to the volume); the rest restart.
+                    await Promise.all(
+                        cluster.deployer.containerNames.map(async (name) => {
+                            if (name === master.name) {
+                                await killAndStart(name);
+                            } else {
+                                await docker.getContainer(name).restart({ t: 10 });
+                            }
+                        }),
+                    );
+                    return restartedAt;
+                },
+            );
+            expect(before.name).toBe(outputs.redisNodes[0].name);
+            expect(master.name).not.toBe(before.name);
+            // Whether a Sentinel answered in time or not, the node is its own master by both the Sentinels and the
+            // rendered config: only its guard, which asks the peers (waiting for them if need be), keeps it a replica.
+            const log = await logSince(docker, before.name, mark);
+            expect(log).toContain("this node's volume holds no dataset, but node");
+            expect(log).not.toMatch(/\]: starting as master$/m);
+            console.log(
+                `e2e restart with the master emptied: ${log
+                    .split("\n")
+                    .filter((line) => line.startsWith("entrypoint"))
+                    .join(" | ")}`,
+            );
+        },
+        5 * 60_000,
     );
 
     test(
