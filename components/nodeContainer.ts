@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { RenderedFile } from "../render";
+import { goDuration } from "./goDuration";
 import { containerPaths } from "../render/paths";
 import { NodeAddress } from "../settings/types";
 
@@ -17,13 +18,14 @@ export interface NodeContainerArgs {
 }
 
 /** How Docker probes a node: the image's health check, which PINGs with the credentials from node.env. */
+// Every timing in Go's own form (goDuration), the one the provider reads back: "60s" would come back as "1m0s".
 export const nodeHealthcheck = {
     tests: ["CMD", "/usr/local/bin/redis-node-healthcheck"],
-    interval: "2s",
-    timeout: "2s",
+    interval: goDuration(2000),
+    timeout: goDuration(2000),
     retries: 5,
     // Loading a large AOF can take a while; failures then do not count.
-    startPeriod: "60s",
+    startPeriod: goDuration(60_000),
 };
 
 /** Creates the node's volume and container as children of `parent`; `command` picks the server the entrypoint runs. */
@@ -59,7 +61,9 @@ export function createNodeContainer(
             parent,
             // The name and address are fixed, so the old container must go before its replacement starts.
             deleteBeforeReplace: true,
-            // Provider 5.x does not apply healthcheck edits in place and reports no diff; replace instead.
+            // A health check edit is diffed as an in-place update that the provider's Update ignores (it applies only
+            // restart, max_retry_count and resource limits: resource_docker_container_funcs.go, kreuzwerker#988), so
+            // replace instead. Its timings must therefore read back unchanged (goDuration), or every up replaces.
             replaceOnChanges: ["healthcheck"],
         },
     );

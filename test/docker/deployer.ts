@@ -1,5 +1,6 @@
 import Docker from "dockerode";
 import { DeclaredResource } from "../support/pulumiProgram";
+import { goDuration, parseGoDuration } from "../../components/goDuration";
 import { tarOf } from "./tarEntries";
 
 /** Every network, volume and container the tests make carries this label, so that tear-down finds them all. */
@@ -48,17 +49,6 @@ const supportedContainerInputs = new Set([
 const pollIntervalMs = 250;
 /** The provider's default when `wait` is set without `waitTimeout`. */
 const defaultWaitTimeoutSeconds = 60;
-
-const durationUnitsMs: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go duration ("2s", "1m30s", "500ms"), as the provider does for health check timings; returns nanoseconds. */
-export function goDurationNs(text: string): number {
-    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-    if (parts.length === 0 || parts.map((part) => part[0]).join("") !== text) {
-        throw new Error(`not a Go duration: ${JSON.stringify(text)}`);
-    }
-    return Math.round(parts.reduce((total, [, value, unit]) => total + Number(value) * durationUnitsMs[unit], 0) * 1e6);
-}
 
 /** Fails on an input the deployer would otherwise drop, so that a change to the program cannot pass untested. */
 function refuseUnsupported(what: string, inputs: Record<string, unknown>, supported: ReadonlySet<string>): void {
@@ -160,6 +150,28 @@ export class Deployer {
         await this.createContainer(declared.inputs);
     }
 
+    /**
+     * What the next `pulumi up` of `resources` would change in the running containers: each declared input that the
+     * provider reads back from the engine (its Read, resource_docker_container_funcs.go), read back the same way and
+     * compared as the provider's schema compares it (plain values; Go's form for durations, with the schema's
+     * defaults). Inputs the provider cannot read back (uploads, wait, destroyGraceSeconds) keep their declared value
+     * in its state, so they never differ. Empty when nothing would change.
+     */
+    async diff(resources: readonly DeclaredResource[]): Promise<string[]> {
+        const differences: string[] = [];
+        for (const { inputs } of resources.filter((resource) => resource.type === types.container)) {
+            const inspected = await this.docker.getContainer(inputs.name).inspect();
+            const { declared, state } = readBack(inputs, inspected, this.images.get(inputs.image));
+            for (const field of Object.keys(declared)) {
+                const [want, have] = [JSON.stringify(declared[field]), JSON.stringify(state[field])];
+                if (want !== have) {
+                    differences.push(`${inputs.name}.${field}: state ${have}, program ${want}`);
+                }
+            }
+        }
+        return differences;
+    }
+
     private async createNetwork(inputs: Record<string, any>): Promise<void> {
         refuseUnsupported(`network ${inputs.name}`, inputs, supportedNetworkInputs);
         await this.docker.createNetwork({
@@ -225,9 +237,9 @@ export class Deployer {
             StopSignal: inputs.stopSignal,
             Healthcheck: healthcheck && {
                 Test: healthcheck.tests,
-                Interval: healthcheck.interval && goDurationNs(healthcheck.interval),
-                Timeout: healthcheck.timeout && goDurationNs(healthcheck.timeout),
-                StartPeriod: healthcheck.startPeriod && goDurationNs(healthcheck.startPeriod),
+                Interval: healthcheck.interval && parseGoDuration(healthcheck.interval),
+                Timeout: healthcheck.timeout && parseGoDuration(healthcheck.timeout),
+                StartPeriod: healthcheck.startPeriod && parseGoDuration(healthcheck.startPeriod),
                 Retries: healthcheck.retries,
             },
             HostConfig: {
@@ -267,29 +279,92 @@ export class Deployer {
         await this.waitUntilReady(container, inputs);
     }
 
-    /** Bounded by waitTimeout: running, and healthy when `wait` is set. */
+    /**
+     * As the provider's create does with `wait` (resource_docker_container_funcs.go, waitForHealthyState): poll until
+     * the container is healthy, and fail only when waitTimeout has passed, not sooner when it turns unhealthy or
+     * exits (the engine then records the container with an init error, and a later `up` retries it).
+     */
     private async waitUntilReady(container: Docker.Container, inputs: Record<string, any>): Promise<void> {
+        if (!inputs.wait) {
+            return;
+        }
         const timeoutMs = (inputs.waitTimeout ?? defaultWaitTimeoutSeconds) * 1000;
         const deadline = Date.now() + timeoutMs;
         for (;;) {
             const { State } = await container.inspect();
-            if (!State.Running && inputs.mustRun !== false) {
-                throw new Error(
-                    `container ${inputs.name} is not running (exit ${State.ExitCode}); its log:\n${await logTail(container)}`,
-                );
-            }
             const health = State.Health?.Status;
-            if (!inputs.wait || health === "healthy") {
+            if (health === "healthy") {
                 return;
             }
-            if (health === "unhealthy" || Date.now() > deadline) {
+            if (Date.now() > deadline) {
+                const running = State.Running ? "running" : `not running (exit ${State.ExitCode})`;
                 throw new Error(
-                    `container ${inputs.name} is ${health} after ${timeoutMs} ms; its log:\n${await logTail(container)}`,
+                    `container ${inputs.name} is ${health ?? "without a health check"}, ${running}, after ${timeoutMs} ms; its log:\n${await logTail(container)}`,
                 );
             }
             await sleep(pollIntervalMs);
         }
     }
+}
+
+/**
+ * The container inputs the provider reads back, as declared (with the schema's defaults) and as its Read sets them
+ * from `docker inspect`. Health check timings come back through Go's Duration.String(): "60s" reads "1m0s".
+ */
+function readBack(
+    inputs: Record<string, any>,
+    inspected: Docker.ContainerInspectInfo,
+    imageId: string | undefined,
+): { declared: Record<string, unknown>; state: Record<string, unknown> } {
+    const declaredHealth = inputs.healthcheck;
+    const health = inspected.Config.Healthcheck as
+        | { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number }
+        | undefined;
+    const nsAsGo = (ns: number | undefined) => goDuration((ns ?? 0) / 1e6);
+    const networks = inspected.NetworkSettings.Networks as Record<string, { IPAMConfig?: { IPv4Address?: string } }>;
+    const declared: Record<string, unknown> = {
+        name: inputs.name,
+        image: imageId,
+        command: inputs.command,
+        networksAdvanced: (inputs.networksAdvanced ?? []).map((network: Record<string, any>) => [
+            network.name,
+            network.ipv4Address,
+        ]),
+        volumes: (inputs.volumes ?? []).map((volume: Record<string, any>) => [volume.volumeName, volume.containerPath]),
+        restart: inputs.restart ?? "no",
+        stopTimeout: inputs.stopTimeout,
+        logDriver: inputs.logDriver ?? "json-file",
+        // The provider reads log options back only when the program sets some (containerLogOptsForState).
+        logOpts: inputs.logOpts ?? null,
+        healthcheck: declaredHealth && {
+            test: declaredHealth.tests,
+            interval: declaredHealth.interval ?? "0s",
+            timeout: declaredHealth.timeout ?? "0s",
+            startPeriod: declaredHealth.startPeriod ?? "0s",
+            startInterval: declaredHealth.startInterval ?? "0s",
+            retries: declaredHealth.retries ?? 0,
+        },
+    };
+    const state: Record<string, unknown> = {
+        name: inspected.Name.replace(/^\//, ""),
+        image: inspected.Image,
+        command: inspected.Config.Cmd,
+        networksAdvanced: Object.entries(networks).map(([name, network]) => [name, network.IPAMConfig?.IPv4Address]),
+        volumes: inspected.Mounts.filter((mount) => mount.Type === "volume").map((mount) => [mount.Name, mount.Destination]),
+        restart: inspected.HostConfig.RestartPolicy?.Name,
+        stopTimeout: (inspected.Config as { StopTimeout?: number }).StopTimeout,
+        logDriver: inspected.HostConfig.LogConfig?.Type,
+        logOpts: inputs.logOpts ? (inspected.HostConfig.LogConfig?.Config ?? {}) : null,
+        healthcheck: health && {
+            test: health.Test,
+            interval: nsAsGo(health.Interval),
+            timeout: nsAsGo(health.Timeout),
+            startPeriod: nsAsGo(health.StartPeriod),
+            startInterval: nsAsGo(health.StartInterval),
+            retries: health.Retries ?? 0,
+        },
+    };
+    return { declared, state };
 }
 
 /** Removes every container, network and volume carrying the e2e label (this run's or a crashed one's). Returns what went. */

@@ -1,6 +1,5 @@
 /** The deployer's translations of the provider's inputs, checked without an engine. */
 import { Readable } from "stream";
-import { goDurationNs } from "../docker/deployer";
 import { tarOf } from "../docker/tarEntries";
 
 interface TarHeader {
@@ -36,14 +35,6 @@ function readTar(archive: Readable): Promise<{ header: TarHeader; content: strin
 }
 
 describe("the deployer's provider semantics", () => {
-    test("health check timings are Go durations, in nanoseconds", () => {
-        expect(goDurationNs("2s")).toBe(2e9);
-        expect(goDurationNs("500ms")).toBe(5e8);
-        expect(goDurationNs("1m30s")).toBe(90e9);
-        expect(() => goDurationNs("2 s")).toThrow("not a Go duration");
-        expect(() => goDurationNs("")).toThrow("not a Go duration");
-    });
-
     test("uploads become root-owned tar entries with the full path, mode 0644 (0744 when executable)", async () => {
         const entries = await readTar(
             tarOf([

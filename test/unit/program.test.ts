@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { principals } from "../../acl";
 import { nodeHealthcheck } from "../../components";
+import { goDuration, parseGoDuration } from "../../components/goDuration";
 import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
 
 /** Loads index.ts afresh under jest, so that each run sees its own config. */
@@ -101,6 +102,19 @@ describe("the program with default settings", () => {
             destroyGraceSeconds: 30,
             wait: true,
         });
+    });
+
+    it("writes every health check timing as the provider reads it back (Go's Duration.String), so that no refresh sees a change", () => {
+        // "60s" is read back as "1m0s"; with replaceOnChanges on the health check, every `pulumi up` replaced every container.
+        for (const resource of run.byType(container)) {
+            const timings = Object.entries(resource.inputs.healthcheck as Record<string, unknown>).filter(
+                (entry): entry is [string, string] => typeof entry[1] === "string",
+            );
+            expect(timings.map(([key]) => key).sort()).toEqual(["interval", "startPeriod", "timeout"]);
+            for (const [key, value] of timings) {
+                expect({ [key]: value }).toEqual({ [key]: goDuration(parseGoDuration(value) / 1e6) });
+            }
+        }
     });
 
     it("uploads each container's own files, and only as secrets", () => {
