@@ -249,6 +249,26 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         }
     }, 90_000);
 
+    test("a second `pulumi up` of the unchanged program would change nothing: every input the provider reads back reads back as declared", async () => {
+        expect(await cluster.deployer.diff(cluster.program.resources)).toEqual([]);
+        // The health check as it was written before: the same 60 s, but read back as Go prints it.
+        const before = cluster.program.resources.map((resource) =>
+            resource.type === "docker:index/container:Container"
+                ? {
+                      ...resource,
+                      inputs: { ...resource.inputs, healthcheck: { ...resource.inputs.healthcheck, startPeriod: "60s" } },
+                  }
+                : resource,
+        );
+        const differences = await cluster.deployer.diff(before);
+        expect(differences).toHaveLength(cluster.deployer.containerNames.length);
+        for (const difference of differences) {
+            expect(difference).toMatch(
+                /^[\w-]+\.healthcheck: state \{.*"startPeriod":"1m0s".*\}, program \{.*"startPeriod":"60s".*\}$/,
+            );
+        }
+    }, 60_000);
+
     test("another container on the network, with a static address, finds the master through the Sentinels and writes as the application user", async () => {
         const { value: log } = await runClientContainer(docker, cluster.imageId, outputs, clientIp);
         expect(log).toContain(`master=${addressOf(outputs.redisNodes[0])}`);
