@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Deploys (or updates) the `dev` stack on a local file backend in .pulumi-state/, so that no Pulumi account is needed.
+# Deploys (or updates) the `dev` stack on a local file backend in .pulumi-state/, so that no Pulumi account is needed,
+# with the Pulumi CLI version the project pins (the `pulumi` npm devDependency downloads it on first use).
 # Usage: PULUMI_CONFIG_PASSPHRASE=... npm run deploy   (the passphrase encrypts the stack's secrets)
 #        PULUMI_CONFIG_PASSPHRASE=... npm run destroy
 set -euo pipefail
@@ -12,6 +13,10 @@ if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:
     echo "deploy: set PULUMI_CONFIG_PASSPHRASE (it encrypts the generated passwords in the stack state)" >&2
     exit 2
 fi
+# A Docker engine and the pinned Pulumi CLI (the `pulumi` devDependency), or one line saying which is missing.
+npx --no-install ts-node --transpile-only scripts/preflight.ts
+# The project's own CLI version, downloaded on first use by the `pulumi` launcher in node_modules.
+pulumi() { npx --no-install pulumi "$@"; }
 mkdir -p .pulumi-state
 echo "deploy: backend $PULUMI_BACKEND_URL, stack dev"
 pulumi stack select --create dev

@@ -1,0 +1,74 @@
+/**
+ * Runs before `npm run deploy` / `npm run destroy` hand over to the Pulumi CLI, and checks the two things without which
+ * the CLI fails slowly or obscurely: a Docker engine that answers, and the Pulumi CLI of the version this project pins
+ * (the `pulumi` devDependency), installed or downloadable. On the first problem it prints one line saying which and
+ * exits 2; otherwise it exits 0.
+ *
+ * The npm package `pulumi` is a launcher: on first use it downloads the CLI from get.pulumi.com into
+ * $PULUMI_HOME/versions/<version>/bin. `PULUMI_CLI_DOWNLOAD_URL` overrides where the download is checked (the tests
+ * point it at a closed loopback port, since they may not reach the internet).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import Docker from "dockerode";
+
+const checkTimeoutMs = 5000;
+
+const withTimeout = <T>(what: string, promise: Promise<T>): Promise<T> =>
+    Promise.race([
+        promise,
+        new Promise<T>((_, reject) =>
+            setTimeout(() => reject(new Error(`${what}: no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs),
+        ),
+    ]);
+
+async function dockerProblem(): Promise<string | undefined> {
+    const where = process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
+    try {
+        await withTimeout("ping", new Docker().ping());
+        return undefined;
+    } catch (error) {
+        return `no Docker engine answers at ${where} (${(error as Error).message}); start one, or point DOCKER_HOST at one`;
+    }
+}
+
+async function cliProblem(): Promise<string | undefined> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the launcher's version is the pinned CLI version
+    const version: string = require("pulumi/package.json").version;
+    const home = process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
+    const binary = path.join(home, "versions", version, "bin", "pulumi");
+    try {
+        fs.accessSync(binary, fs.constants.X_OK);
+        return undefined;
+    } catch {
+        // Not installed yet: the launcher will download it.
+    }
+    const url = process.env.PULUMI_CLI_DOWNLOAD_URL || "https://get.pulumi.com/install.sh";
+    try {
+        const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(checkTimeoutMs) });
+        if (!response.ok) {
+            throw new Error(`HTTP ${response.status}`);
+        }
+        return undefined;
+    } catch (error) {
+        const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+        return (
+            `the Pulumi CLI ${version} is not installed (${binary}) and cannot be downloaded: ${url} does not answer (${cause}); ` +
+            "run once where the internet is reachable, or install it by hand (https://www.pulumi.com/docs/install/)"
+        );
+    }
+}
+
+async function main(): Promise<void> {
+    const problem = (await dockerProblem()) ?? (await cliProblem());
+    if (problem) {
+        console.error(`deploy: ${problem}`);
+        process.exit(2);
+    }
+}
+
+main().catch((error: Error) => {
+    console.error(`deploy: preflight failed: ${error.message}`);
+    process.exit(2);
+});

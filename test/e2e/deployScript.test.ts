@@ -1,0 +1,66 @@
+/**
+ * `npm run deploy` on a machine that lacks what it needs stops at once with one line that says which. The CLI download
+ * is checked against a closed loopback port (the tests may not reach get.pulumi.com); PULUMI_HOME is an empty
+ * directory, so no CLI is installed.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { describeWithEngine } from "./support";
+
+const repo = path.join(__dirname, "..", "..");
+
+function deploy(env: Record<string, string>): { status: number | null; stderr: string; stdout: string; ms: number } {
+    const started = Date.now();
+    const result = spawnSync("bash", ["scripts/deploy.sh", "up"], {
+        cwd: repo,
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: "not-a-secret", ...env },
+    });
+    return { status: result.status, stderr: result.stderr, stdout: result.stdout, ms: Date.now() - started };
+}
+
+/** A loopback port that nothing listens on. */
+async function closedPort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+}
+
+describe("npm run deploy without a Docker engine", () => {
+    test("stops at once with one line naming the engine it could not reach", () => {
+        const result = deploy({ DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+        expect(result.status).toBe(2);
+        expect(result.stderr.trim().split("\n")).toEqual([
+            expect.stringMatching(/^deploy: no Docker engine answers at unix:\/\/\/nonexistent\/docker\.sock \(.+\)/),
+        ]);
+        expect(result.ms).toBeLessThan(30_000);
+    }, 60_000);
+});
+
+describeWithEngine("npm run deploy offline", () => {
+    test("stops at once with one line saying the pinned Pulumi CLI is not installed and cannot be downloaded", async () => {
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-home-"));
+        const port = await closedPort();
+        try {
+            const result = deploy({ PULUMI_HOME: home, PULUMI_CLI_DOWNLOAD_URL: `https://127.0.0.1:${port}/install.sh` });
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- the pinned version, as the script reads it
+            const version: string = require("pulumi/package.json").version;
+            expect(result.status).toBe(2);
+            expect(result.stderr.trim().split("\n")).toEqual([
+                expect.stringContaining(
+                    `deploy: the Pulumi CLI ${version} is not installed (${home}/versions/${version}/bin/pulumi) and cannot be downloaded`,
+                ),
+            ]);
+            expect(result.stdout).not.toContain("backend");
+            expect(result.ms).toBeLessThan(30_000);
+        } finally {
+            fs.rmSync(home, { recursive: true, force: true });
+        }
+    }, 60_000);
+});
