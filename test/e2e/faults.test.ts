@@ -486,7 +486,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             // Whether a Sentinel answered in time or not, the node is its own master by both the Sentinels and the
             // rendered config: only its guard, which asks the peers (waiting for them if need be), keeps it a replica.
             const log = await logSince(docker, before.name, mark);
-            expect(log).toContain("this node's volume holds no dataset, but node");
+            expect(log).toContain("this node's volume holds no dataset, but ");
             expect(log).not.toMatch(/\]: starting as master$/m);
             console.log(
                 `e2e restart with the master emptied: ${log
