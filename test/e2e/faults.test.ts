@@ -457,7 +457,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
     );
 
     test(
-        "every container is restarted at once while the master's volume is empty: it waits for its peers, which hold the data, and gets one promoted",
+        "every container is restarted at once while the master's volume is empty: it finds the cluster's history (a peer's data or a recorded failover), waiting for its peers if need be, and gets a replica promoted",
         async () => {
             // The rendered initial master, so that the emptied node cannot fall back on a rendered replica role.
             await makeMaster(outputs.redisNodes[0]);
