@@ -67,6 +67,8 @@ export async function runProgram(
     config: Readonly<Record<string, string>>,
     load: () => Record<string, unknown>,
     secretKeys: readonly string[] = [],
+    /** What a StackReference to each stack name reads: its outputs, and which of them are secret. */
+    stackReferences: Readonly<Record<string, { outputs: Record<string, unknown>; secret: string[] }>> = {},
 ): Promise<ProgramRun> {
     const resources: DeclaredResource[] = [];
     await pulumi.runtime.setMocks(
@@ -77,6 +79,14 @@ export async function runProgram(
                 const state = { ...inputs };
                 if (args.type === "docker:index/image:Image") {
                     state.repoDigest = mockImageId(inputs.imageName);
+                }
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    const referenced = stackReferences[inputs.name];
+                    if (!referenced) {
+                        throw new Error(`no mock outputs for the stack reference ${inputs.name}`);
+                    }
+                    state.outputs = referenced.outputs;
+                    state.secretOutputNames = referenced.secret;
                 }
                 if (args.type === "random:index/randomPassword:RandomPassword") {
                     // What the provider would generate, with the same alphabet and length.
