@@ -28,6 +28,22 @@ export const nodeHealthcheck = {
     startPeriod: goDuration(60_000),
 };
 
+/** How the engine treats a node's container. */
+export const nodeContainerOptions = {
+    // The name and address are fixed, so the old container must go before its replacement starts.
+    deleteBeforeReplace: true,
+    // healthcheck: an edit is diffed as an in-place update that the provider's Update ignores (it applies only
+    // restart, max_retry_count and resource limits: resource_docker_container_funcs.go, kreuzwerker#988), so
+    // replace instead; its timings must therefore read back unchanged (goDuration), or every up replaces.
+    // #initerror: a container whose create failed (it never became healthy within waitTimeout) is recorded with an
+    // init error, and without this the next up is an empty update that the provider ignores; with it, the engine
+    // replaces the container (pulumi/pulumi pkg/resource/deploy/step_generator.go, applyReplaceOnChanges).
+    replaceOnChanges: ["healthcheck", "#initerror"],
+};
+
+/** How the engine treats a node's volume: nothing (an update, a rename, a destroy) deletes the data in it. */
+export const nodeVolumeOptions = { retainOnDelete: true };
+
 /** Creates the node's volume and container as children of `parent`; `command` picks the server the entrypoint runs. */
 export function createNodeContainer(
     parent: pulumi.Resource,
@@ -35,7 +51,7 @@ export function createNodeContainer(
     args: NodeContainerArgs,
 ): { container: docker.Container; volume: docker.Volume } {
     const { node } = args;
-    const volume = new docker.Volume(`${node.name}-data`, { name: `${node.name}-data` }, { parent });
+    const volume = new docker.Volume(`${node.name}-data`, { name: `${node.name}-data` }, { parent, ...nodeVolumeOptions });
     const container = new docker.Container(
         node.name,
         {
@@ -57,15 +73,7 @@ export function createNodeContainer(
             logDriver: "json-file",
             logOpts: { "max-size": "10m", "max-file": "3" },
         },
-        {
-            parent,
-            // The name and address are fixed, so the old container must go before its replacement starts.
-            deleteBeforeReplace: true,
-            // A health check edit is diffed as an in-place update that the provider's Update ignores (it applies only
-            // restart, max_retry_count and resource limits: resource_docker_container_funcs.go, kreuzwerker#988), so
-            // replace instead. Its timings must therefore read back unchanged (goDuration), or every up replaces.
-            replaceOnChanges: ["healthcheck"],
-        },
+        { parent, ...nodeContainerOptions },
     );
     return { container, volume };
 }

@@ -2,7 +2,8 @@
 # Deploys (or updates) the `dev` stack on a local file backend in .pulumi-state/, so that no Pulumi account is needed,
 # with the Pulumi CLI version the project pins (the `pulumi` npm devDependency downloads it on first use).
 # Usage: PULUMI_CONFIG_PASSPHRASE=... npm run deploy   (the passphrase encrypts the stack's secrets)
-#        PULUMI_CONFIG_PASSPHRASE=... npm run destroy
+#        PULUMI_CONFIG_PASSPHRASE=... npm run destroy                (keeps the data volumes: retainOnDelete)
+#        PULUMI_CONFIG_PASSPHRASE=... npm run destroy -- --volumes    (removes them too, on purpose)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,20 @@ echo "deploy: backend $PULUMI_BACKEND_URL, stack dev"
 pulumi stack select --create dev
 case "$action" in
     up) pulumi up --yes --stack dev ;;
-    destroy) pulumi destroy --yes --stack dev ;;
+    destroy)
+        # The volumes are retained on delete (components/nodeContainer.ts); their names come from the outputs.
+        volumes=()
+        if [[ "${2:-}" == --volumes ]]; then
+            mapfile -t volumes < <(pulumi stack output --json --stack dev |
+                node -e 'const o = JSON.parse(require("fs").readFileSync(0, "utf8"));
+                    for (const n of [...(o.redisNodes ?? []), ...(o.sentinelNodes ?? [])]) console.log(`${n.name}-data`);')
+        fi
+        pulumi destroy --yes --stack dev
+        if ((${#volumes[@]} > 0)); then
+            echo "deploy: removing the data volumes ${volumes[*]}"
+            docker volume rm "${volumes[@]}"
+        fi
+        ;;
     *)
         echo "deploy: unknown action '$action' (up or destroy)" >&2
         exit 2

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { principals } from "../../acl";
-import { nodeHealthcheck } from "../../components";
+import { nodeContainerOptions, nodeHealthcheck, nodeVolumeOptions } from "../../components";
 import { goDuration, parseGoDuration } from "../../components/goDuration";
 import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
 
@@ -115,6 +115,15 @@ describe("the program with default settings", () => {
                 expect({ [key]: value }).toEqual({ [key]: goDuration(parseGoDuration(value) / 1e6) });
             }
         }
+    });
+
+    it("replaces a container that never became healthy on the next up, and never deletes a data volume", () => {
+        // Without #initerror the engine answers a failed create with an empty update, which the provider ignores.
+        expect(nodeContainerOptions).toEqual({ deleteBeforeReplace: true, replaceOnChanges: ["healthcheck", "#initerror"] });
+        expect(nodeVolumeOptions).toEqual({ retainOnDelete: true });
+        expect(run.byType("docker:index/volume:Volume").map((volume) => volume.inputs.name)).toEqual(
+            [...redisNames, ...sentinelNames].map((name) => `${name}-data`),
+        );
     });
 
     it("uploads each container's own files, and only as secrets", () => {
