@@ -38,10 +38,14 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         const passwords = clusterPasswords(this, args.passwords ?? {});
         this.passwords = pulumi.secret(pulumi.all(passwords) as pulumi.Output<Record<Principal, string>>);
         const image = buildImage(this, settings.image);
+        // The logical name is fixed, not the setting: changing `networkName` is then a replacement of one resource
+        // (delete before replace, and the engine deletes the attached containers first and recreates them, volumes
+        // kept), not a second network created beside the first, which Docker refuses ("Pool overlaps"). The alias
+        // keeps stacks created when the logical name was the setting.
         const network = new RedisNetwork(
-            topology.networkName,
+            "network",
             { networkName: topology.networkName, subnet: topology.subnet, gateway: topology.gateway },
-            { parent: this },
+            { parent: this, aliases: [{ name: topology.networkName }] },
         );
         // Files are rendered inside an apply, where the passwords are plain text, and stay secret.
         const nodeArgs = (render: (plain: Record<Principal, string>) => RenderedFile[]) => ({

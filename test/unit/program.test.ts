@@ -29,7 +29,7 @@ describe("the program with default settings", () => {
         expect(components.map((r) => `${r.type.split(":")[2]}/${r.name}`).sort()).toEqual(
             [
                 "RedisSentinelCluster/redis-sentinel",
-                "RedisNetwork/redisnet",
+                "RedisNetwork/network",
                 ...redisNames.map((n) => `RedisNode/${n}`),
                 ...sentinelNames.map((n) => `SentinelNode/${n}`),
             ].sort(),
@@ -59,7 +59,7 @@ describe("the program with default settings", () => {
     });
 
     it("makes the attachable redisnet bridge with the seed's IPAM subnet", () => {
-        expect(run.one("docker:index/network:Network", "redisnet").inputs).toEqual({
+        expect(run.one("docker:index/network:Network", "network").inputs).toEqual({
             name: "redisnet",
             driver: "bridge",
             attachable: true,
@@ -186,6 +186,16 @@ describe("the program with stack settings", () => {
         expect([...run.secretOutputs]).toEqual(["passwords"]);
     });
 
+    it("keeps the network's logical name when its Docker name changes, so that a rename is a replacement, not a second network", async () => {
+        const run = await runProgram({ networkName: "cachenet" }, loadIndex);
+        expect(run.byType("docker:index/network:Network").map((network) => [network.name, network.inputs.name])).toEqual([
+            ["network", "cachenet"],
+        ]);
+        expect(run.resources.filter((r) => r.type === "redis-sentinel:index:RedisNetwork").map((r) => r.name)).toEqual([
+            "network",
+        ]);
+    });
+
     it("sizes the cluster from config: 5 nodes and 5 Sentinels with quorum 3", async () => {
         const run = await runProgram(
             {
@@ -199,7 +209,7 @@ describe("the program with stack settings", () => {
             loadIndex,
         );
         expect(run.byType(container)).toHaveLength(10);
-        expect(run.one("docker:index/network:Network", "redisnet").inputs.ipamConfigs).toEqual([
+        expect(run.one("docker:index/network:Network", "network").inputs.ipamConfigs).toEqual([
             { subnet: "10.7.0.0/24", gateway: "10.7.0.1" },
         ]);
         const sentinelConf = run.one(container, "s5").inputs.uploads[0].content as string;
