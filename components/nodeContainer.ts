@@ -70,8 +70,10 @@ export function createNodeContainer(
             // replaces or destroys the container (without destroyGraceSeconds the provider force-removes it).
             stopTimeout: 30,
             destroyGraceSeconds: 30,
-            logDriver: "json-file",
-            logOpts: { "max-size": "10m", "max-file": "3" },
+            // Docker's `local` driver rotates by itself (5 files of 20 MB, compressed), so no logOpts are set: the
+            // provider reads logOpts back from the engine whenever the program sets some, and the engine may add
+            // its daemon.json defaults to them, a difference on every refresh that would replace the container.
+            logDriver: "local",
         },
         { parent, ...nodeContainerOptions },
     );

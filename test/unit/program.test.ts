@@ -121,6 +121,10 @@ describe("the program with default settings", () => {
         // Without #initerror the engine answers a failed create with an empty update, which the provider ignores.
         expect(nodeContainerOptions).toEqual({ deleteBeforeReplace: true, replaceOnChanges: ["healthcheck", "#initerror"] });
         expect(nodeVolumeOptions).toEqual({ retainOnDelete: true });
+        for (const resource of run.byType(container)) {
+            // Log options would be read back from the engine (with its own defaults merged in); `local` rotates without.
+            expect([resource.inputs.logDriver, resource.inputs.logOpts]).toEqual(["local", undefined]);
+        }
         expect(run.byType("docker:index/volume:Volume").map((volume) => volume.inputs.name)).toEqual(
             [...redisNames, ...sentinelNames].map((name) => `${name}-data`),
         );
