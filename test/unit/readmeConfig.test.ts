@@ -8,7 +8,11 @@ import * as path from "path";
 import { loadPasswordOverrides, loadSettings, overridingReader } from "../../settings";
 
 const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
-const examples = readme.split("\n").filter((line) => /^(npx )?pulumi config set /.test(line.trim()));
+const examples = [
+    ...readme.split("\n").filter((line) => /^(npx )?pulumi config set /.test(line.trim())),
+    // Inline ones too: `npx pulumi config set key value` in the text.
+    ...[...readme.matchAll(/`((?:npx )?pulumi config set [^`]+)`/g)].map((match) => match[1]),
+];
 
 /** The arguments of one shell line: words, or single-quoted strings (the README uses no other quoting). */
 const words = (line: string) => (line.match(/'[^']*'|\S+/g) ?? []).map((word) => word.replace(/^'(.*)'$/, "$1"));
