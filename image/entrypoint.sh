@@ -31,6 +31,11 @@ declared_node() {
     [[ ",$REDIS_NODES," == *",$1,"* ]]
 }
 
+# How many entries a comma-separated list (SENTINELS, REDIS_NODES) has.
+count_items() {
+    tr ',' '\n' <<<"$1" | grep -c .
+}
+
 # ask_sentinel SENTINEL COMMAND...: one query to the Sentinel at "ip:port" as the client user.
 ask_sentinel() {
     local sentinel="$1"
@@ -60,7 +65,7 @@ sentinel_views() {
 # have been failed over long ago. Only declared nodes are believed. "quiet" logs nothing (for polls).
 master_from_views() {
     local quiet="${1:-}" total sentinel master epoch flags trusted=()
-    total=$(tr ',' '\n' <<<"$SENTINELS" | grep -c .)
+    total=$(count_items "$SENTINELS")
     while read -r sentinel master epoch flags; do
         if declared_node "$master"; then
             [[ -n "$quiet" ]] || log "Sentinel $sentinel reports master $master (config epoch $epoch, $flags)"
@@ -82,37 +87,39 @@ master_from_sentinels() {
     sentinel_views | master_from_views "${1:-}"
 }
 
-# Prints the flags of the first Sentinel that sees the master down or failing it over ("master,s_down,o_down,..."),
-# and fails when none does (or none answers).
+# Prints the flags of the first Sentinel, in the answers of sentinel_views read from stdin, that sees the master down
+# or failing it over ("master,s_down,o_down,..."); fails when none does (or none answered).
 master_failing() {
-    sentinel_views | awk '
+    awk '
         found == "" && $4 ~ /(^|,)(s_down|o_down|failover_in_progress)(,|$)/ { found = $4 }
         END { if (found == "") exit 1; print found }'
 }
 
 # The Sentinels keep naming a master that has gone down until their leader has promoted a replica. A node that
 # comes back in that window (a restart 5-7 s after it stopped) would start as a second master; so while any Sentinel
-# sees this node down or failing over, wait (bounded) until they name another master or clear the flags.
+# sees this node down or failing over, wait (bounded) until they name another master or clear the flags. Each poll
+# is one round of queries, read both ways.
 settle_master() {
-    local self="$1" flags deadline=$((SECONDS + FAILOVER_WAIT_SECONDS)) master
+    local self="$1" flags deadline=$((SECONDS + FAILOVER_WAIT_SECONDS)) master views
     # With no other node there is nobody to fail over to.
     [[ "$REDIS_NODES" == "$self" ]] && {
         echo "$self"
         return
     }
-    flags=$(master_failing) || {
+    flags=$(sentinel_views | master_failing) || {
         echo "$self"
         return
     }
     log "the Sentinels see this node, their master, as $flags; waiting up to $FAILOVER_WAIT_SECONDS s for the failover to finish before deciding"
     while ((SECONDS < deadline)); do
         sleep 1
-        if master=$(master_from_sentinels quiet) && [[ "$master" != "$self" ]]; then
+        views=$(sentinel_views)
+        if master=$(master_from_views quiet <<<"$views") && [[ "$master" != "$self" ]]; then
             log "the Sentinels failed this node over to $master while it was down"
             echo "$master"
             return
         fi
-        if ! master_failing >/dev/null; then
+        if ! master_failing >/dev/null <<<"$views"; then
             log "no Sentinel sees this node down or failing over any more; it is still their master"
             echo "$self"
             return
@@ -183,7 +190,7 @@ cluster_history() {
 # cluster. A first start never waits: its peers may not even exist yet.
 find_history() {
     local self="$1" deadline=$((SECONDS + PEER_WAIT_SECONDS)) peers waiting=""
-    peers=$(($(tr ',' '\n' <<<"$REDIS_NODES" | grep -c .) - 1))
+    peers=$(($(count_items "$REDIS_NODES") - 1))
     while :; do
         cluster_history "$self" && return 0
         [[ -e "$RAN_BEFORE_MARKER" ]] || return 1
