@@ -19,12 +19,14 @@ import {
     loadProgram,
     logMark,
     logSince,
+    nodeAt,
     nodesClaimingMaster,
     RedisNode,
     runClientContainer,
     runToExit,
     sentinelMasterFields,
     SentinelNode,
+    startContainer,
     waitFor,
 } from "./support";
 
@@ -43,13 +45,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
     /** Logs of containers that a replacement removed, for the final log check. */
     const removedLogs: { name: string; log: string }[] = [];
 
-    const node = (address: string): RedisNode => {
-        const found = outputs.redisNodes.find((candidate) => addressOf(candidate) === address);
-        if (!found) {
-            throw new Error(`no Redis node at ${address}`);
-        }
-        return found;
-    };
+    const node = (address: string): RedisNode => nodeAt(outputs, address);
     const currentMaster = async () =>
         node((await waitFor("the Sentinels to agree on a master", () => agreedMaster(probe, outputs), 30_000)).value);
     const expectDataEverywhere = async () => {
@@ -551,12 +547,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                 await execIn(container, ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"]);
                 await container.kill();
                 const killedAt = Date.now();
-                await container.start().catch((error: { statusCode?: number }) => {
-                    // 304: the restart policy was quicker.
-                    if (error.statusCode !== 304) {
-                        throw error;
-                    }
-                });
+                await startContainer(docker, master.name);
                 const healed = await waitFor(
                     `exactly one master, not the emptied ${master.name}, which replicates it`,
                     async () => {

@@ -14,6 +14,7 @@ import { execIn } from "../docker/exec";
 import { Address, ClusterProbe } from "../docker/probe";
 import {
     addressOf,
+    agreedMaster,
     ConfirmedData,
     ConfirmingWriter,
     describeWithEngine,
@@ -21,10 +22,12 @@ import {
     loadProgram,
     logMark,
     logSince,
+    nodeAt,
     nodesClaimingMaster,
     RedisNode,
     sentinelMaster,
     SentinelNode,
+    startContainer,
     waitFor,
 } from "./support";
 
@@ -52,23 +55,11 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
     const data = new ConfirmedData();
     const results: string[] = [];
 
-    const node = (address: string): RedisNode => {
-        const found = outputs.redisNodes.find((candidate) => addressOf(candidate) === address);
-        if (!found) {
-            throw new Error(`no Redis node at ${address}`);
-        }
-        return found;
-    };
     const otherSentinels = (sentinel: SentinelNode) => outputs.sentinelNodes.filter(({ name }) => name !== sentinel.name);
 
     /** The master that the given Sentinels agree on; throws while they disagree or one does not answer. */
-    const agreedAmong = async (sentinels: readonly SentinelNode[]): Promise<RedisNode> => {
-        const answers = await Promise.all(sentinels.map((sentinel) => sentinelMaster(probe, sentinel, outputs.masterName)));
-        if (answers.some((answer) => answer !== answers[0])) {
-            throw new Error(`the Sentinels disagree: ${answers.join(", ")}`);
-        }
-        return node(answers[0]);
-    };
+    const agreedAmong = async (sentinels: readonly SentinelNode[]): Promise<RedisNode> =>
+        nodeAt(outputs, await agreedMaster(probe, outputs, sentinels));
 
     /** The whole cluster as it should be; throws saying what is still wrong. */
     const wholeCluster = async (): Promise<RedisNode> => {
@@ -214,20 +205,9 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
     const killAndStart = async (name: string): Promise<number> => {
         await docker.getContainer(name).kill();
         const killedAt = Date.now();
-        await start(name);
+        await startContainer(docker, name);
         return killedAt;
     };
-
-    /** Starts a container that may already be running (its restart policy was quicker: 304). */
-    const start = (name: string) =>
-        docker
-            .getContainer(name)
-            .start()
-            .catch((error: { statusCode?: number }) => {
-                if (error.statusCode !== 304) {
-                    throw error;
-                }
-            });
 
     beforeAll(async () => {
         cluster = await startCluster(loadProgram);
@@ -271,7 +251,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                 },
                 async (master) => {
                     await failedOverBy(outputs.sentinelNodes, master, "the Sentinels to fail the stopped master over");
-                    await start(master.name);
+                    await startContainer(docker, master.name);
                 },
             );
             expect(master.name).not.toBe(before.name);
@@ -355,7 +335,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                         );
                     } finally {
                         await docker.getContainer(master.name).unpause();
-                        await start(down.name);
+                        await startContainer(docker, down.name);
                     }
                 },
             );
@@ -396,7 +376,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                         expect(new Set(samples)).toEqual(new Set([`${addressOf(master)} []`]));
                     } finally {
                         await docker.getContainer(master.name).unpause();
-                        await Promise.all(down.map(({ name }) => start(name)));
+                        await Promise.all(down.map(({ name }) => startContainer(docker, name)));
                     }
                 },
             );
@@ -442,7 +422,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                         );
                         expect(await nodesClaimingMaster(probe, outputs)).toEqual([master.name]);
                     } finally {
-                        await Promise.all(down.map(({ name }) => start(name)));
+                        await Promise.all(down.map(({ name }) => startContainer(docker, name)));
                     }
                 },
             );

@@ -79,16 +79,42 @@ export async function sentinelMasterFields(
     return (field) => fields[fields.indexOf(field) + 1];
 }
 
-/** The master every Sentinel agrees on; throws (saying what each answered) while they disagree or one does not answer. */
-export async function agreedMaster(probe: ClusterProbe, outputs: ClusterOutputs): Promise<string> {
-    const answers = await Promise.all(
-        outputs.sentinelNodes.map((sentinel) => sentinelMaster(probe, sentinel, outputs.masterName)),
-    );
+/**
+ * The master that `sentinels` (every Sentinel unless given) agree on; throws (saying what each answered) while they
+ * disagree or one does not answer.
+ */
+export async function agreedMaster(
+    probe: ClusterProbe,
+    outputs: ClusterOutputs,
+    sentinels: readonly SentinelNode[] = outputs.sentinelNodes,
+): Promise<string> {
+    const answers = await Promise.all(sentinels.map((sentinel) => sentinelMaster(probe, sentinel, outputs.masterName)));
     if (answers.some((answer) => answer !== answers[0])) {
-        const said = outputs.sentinelNodes.map((sentinel, index) => `${sentinel.name} says ${answers[index]}`);
+        const said = sentinels.map((sentinel, index) => `${sentinel.name} says ${answers[index]}`);
         throw new Error(`the Sentinels disagree: ${said.join(", ")}`);
     }
     return answers[0];
+}
+
+/** The declared Redis node at "ip:port"; throws for an address the stack does not declare. */
+export function nodeAt(outputs: ClusterOutputs, address: string): RedisNode {
+    const found = outputs.redisNodes.find((candidate) => addressOf(candidate) === address);
+    if (!found) {
+        throw new Error(`no Redis node at ${address}`);
+    }
+    return found;
+}
+
+/** Starts a container that may already be running again (its restart policy was quicker: 304). */
+export async function startContainer(docker: Docker, name: string): Promise<void> {
+    await docker
+        .getContainer(name)
+        .start()
+        .catch((error: { statusCode?: number }) => {
+            if (error.statusCode !== 304) {
+                throw error;
+            }
+        });
 }
 
 /** The Redis nodes that report themselves master right now (a node that does not answer is left out). */
@@ -165,21 +191,33 @@ export async function logMark(docker: Docker, name: string): Promise<number> {
 }
 
 /**
+ * Shell functions a client script needs, given its own `cli` (redis-cli with its timeout): `ask_master` prints the
+ * master ("ip:port") that the first answering Sentinel names, asked as clientsentinel, and fails when none does;
+ * `app COMMAND...` runs one command as the application user on `$master`. Passwords come from the environment and
+ * go to redis-cli through REDISCLI_AUTH.
+ */
+const clientFunctions = `
+ask_master() {
+    local sentinel answer
+    for sentinel in $SENTINELS; do
+        answer=$(REDISCLI_AUTH="$CLIENTSENTINEL_PASSWORD" cli -h "\${sentinel%:*}" -p "\${sentinel##*:}" --user clientsentinel \\
+            SENTINEL get-master-addr-by-name "$MASTER_NAME" | paste -sd: -) || continue
+        if [[ "$answer" =~ ^[0-9.]+:[0-9]+$ ]]; then echo "$answer"; return 0; fi
+    done
+    return 1
+}
+app() { REDISCLI_AUTH="$APP_PASSWORD" cli -h "\${master%:*}" -p "\${master##*:}" --user "$APP_USER" "$@"; }
+`;
+
+/**
  * What a client program does, as a shell script for the seed's "another container on redisnet": ask the Sentinels
- * (as clientsentinel) where the master is, then write and read there as the application user. Passwords come from
- * the environment and go to redis-cli through REDISCLI_AUTH.
+ * (as clientsentinel) where the master is, then write and read there as the application user.
  */
 const clientScript = `set -euo pipefail
 cli() { timeout 3 redis-cli --no-auth-warning --raw "$@"; }
-master=""
-for sentinel in $SENTINELS; do
-    answer=$(REDISCLI_AUTH="$CLIENTSENTINEL_PASSWORD" cli -h "\${sentinel%:*}" -p "\${sentinel##*:}" --user clientsentinel \\
-        SENTINEL get-master-addr-by-name "$MASTER_NAME" | paste -sd: -) || continue
-    if [[ "$answer" =~ ^[0-9.]+:[0-9]+$ ]]; then master="$answer"; break; fi
-done
-[[ -n "$master" ]] || { echo "no Sentinel answered"; exit 1; }
+${clientFunctions}
+master=$(ask_master) || { echo "no Sentinel answered"; exit 1; }
 echo "master=$master"
-app() { REDISCLI_AUTH="$APP_PASSWORD" cli -h "\${master%:*}" -p "\${master##*:}" --user "$APP_USER" "$@"; }
 echo "set=$(app SET e2e:client:greeting hello-from-client)"
 echo "get=$(app GET e2e:client:greeting)"
 `;
@@ -244,20 +282,15 @@ export async function runToExit(
  */
 const writerScript = `set -u
 cli() { timeout 1 redis-cli --no-auth-warning --raw "$@" 2>&1; }
+${clientFunctions}
 master=""
 i=0
 while ((SECONDS < MAX_SECONDS)) && [[ ! -e "$STOP_FILE" ]]; do
     if [[ -z "$master" ]]; then
-        for sentinel in $SENTINELS; do
-            answer=$(REDISCLI_AUTH="$CLIENTSENTINEL_PASSWORD" cli -h "\${sentinel%:*}" -p "\${sentinel##*:}" --user clientsentinel \\
-                SENTINEL get-master-addr-by-name "$MASTER_NAME" | paste -sd: -)
-            if [[ "$answer" =~ ^[0-9.]+:[0-9]+$ ]]; then master="$answer"; break; fi
-        done
-        [[ -n "$master" ]] || { sleep 0.1; continue; }
+        master=$(ask_master) || { sleep 0.1; continue; }
     fi
     i=$((i + 1))
-    reply=$(printf 'SET %s %s\\nWAIT 1 500\\n' "$KEY_PREFIX:$i" "$i" |
-        REDISCLI_AUTH="$APP_PASSWORD" cli -h "\${master%:*}" -p "\${master##*:}" --user "$APP_USER" | paste -sd' ' -)
+    reply=$(printf 'SET %s %s\\nWAIT 1 500\\n' "$KEY_PREFIX:$i" "$i" | app | paste -sd' ' -)
     echo "$(date +%s%3N) $i $master $reply" >>"$LOG_FILE"
     [[ "$reply" =~ ^OK\\ [1-9] ]] || { master=""; sleep 0.05; }
 done
