@@ -12,21 +12,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Docker from "dockerode";
+import { withTimeout } from "../tools/lib/poll";
 
 const checkTimeoutMs = 5000;
-
-const withTimeout = <T>(what: string, promise: Promise<T>): Promise<T> =>
-    Promise.race([
-        promise,
-        new Promise<T>((_, reject) =>
-            setTimeout(() => reject(new Error(`${what}: no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs),
-        ),
-    ]);
 
 async function dockerProblem(): Promise<string | undefined> {
     const where = process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
     try {
-        await withTimeout("ping", new Docker().ping());
+        await withTimeout("ping", new Docker().ping(), checkTimeoutMs);
         return undefined;
     } catch (error) {
         return `no Docker engine answers at ${where} (${(error as Error).message}); start one, or point DOCKER_HOST at one`;
