@@ -48,15 +48,8 @@ describeWithEngine("the cluster on a real Docker engine", () => {
     const node = (address: string): RedisNode => nodeAt(outputs, address);
     const currentMaster = async () =>
         node((await waitFor("the Sentinels to agree on a master", () => agreedMaster(probe, outputs), 30_000)).value);
-    const expectDataEverywhere = async () => {
-        for (const redis of outputs.redisNodes) {
-            await waitFor(
-                `${redis.name} to hold all ${data.size} confirmed keys`,
-                async () => ((await data.missingOn(probe, redis)).length === 0 ? true : undefined),
-                15_000,
-            );
-        }
-    };
+    const expectDataEverywhere = async () =>
+        expect(await data.missingAfterWaiting(probe, outputs.redisNodes, 15_000)).toEqual([]);
     /** A per-master Sentinel setting in milliseconds, from a rendered sentinel.conf (these lines carry no secret). */
     const sentinelTiming = (setting: "down-after-milliseconds" | "failover-timeout"): number => {
         const sentinel = cluster.program.one("docker:index/container:Container", outputs.sentinelNodes[0].name);

@@ -11,7 +11,7 @@ import { ClusterOutputs, e2eStackConfig, RunningCluster, startCluster } from "..
 import { removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
 import { execIn } from "../docker/exec";
-import { Address, ClusterProbe } from "../docker/probe";
+import { ClusterProbe } from "../docker/probe";
 import {
     addressOf,
     agreedMaster,
@@ -26,6 +26,7 @@ import {
     nodesClaimingMaster,
     RedisNode,
     sentinelMaster,
+    sentinelMasterFields,
     SentinelNode,
     startContainer,
     waitFor,
@@ -72,7 +73,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
         for (const sentinel of outputs.sentinelNodes) {
             const seen = (lines: string[]) =>
                 Object.fromEntries(instanceRecords(lines).map((record) => [`${record.ip}:${record.port}`, record.flags]));
-            const masterFlags = await probe.cli("admin", sentinel, "SENTINEL", "master", outputs.masterName);
+            const masterField = await sentinelMasterFields(probe, sentinel, outputs.masterName);
             const replicaFlags = seen(await probe.cli("admin", sentinel, "SENTINEL", "replicas", outputs.masterName));
             const sentinelFlags = seen(await probe.cli("admin", sentinel, "SENTINEL", "sentinels", outputs.masterName));
             const expected = {
@@ -81,7 +82,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
                 ...Object.fromEntries(otherSentinels(sentinel).map((peer) => [addressOf(peer), "sentinel"])),
             };
             const actual = {
-                master: masterFlags[masterFlags.indexOf("flags") + 1],
+                master: masterField("flags"),
                 ...Object.fromEntries(replicas.map((replica) => [addressOf(replica), replicaFlags[addressOf(replica)]])),
                 ...Object.fromEntries(otherSentinels(sentinel).map((peer) => [addressOf(peer), sentinelFlags[addressOf(peer)]])),
             };
@@ -103,9 +104,6 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             healBoundMs,
             250,
         );
-
-    /** The confirmed keys that `at` is missing. */
-    const missingOn = (at: Address) => data.missingOn(probe, at);
 
     /**
      * Runs one fault with a writer going: `inject` does the damage and returns when it was done (epoch ms); `recover`
@@ -131,14 +129,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             report = await writer.stop();
         }
         data.addConfirmed(report.confirmed);
-        const lost: string[] = [];
-        for (const redis of outputs.redisNodes) {
-            await waitFor(
-                `${redis.name} to hold all ${data.size} confirmed keys`,
-                async () => ((await missingOn(redis)).length === 0 ? true : undefined),
-                20_000,
-            ).catch(async () => lost.push(`${redis.name}: ${(await missingOn(redis)).length} missing`));
-        }
+        const lost = await data.missingAfterWaiting(probe, outputs.redisNodes, 20_000);
         const line =
             `${fault}: longest write gap ${report.longestGapMs} ms, healed in ${heal.value.healedMs} ms ` +
             `(${before.name} -> ${heal.value.master.name}), ${report.confirmed.size} of ${report.attempts} writes confirmed, ` +

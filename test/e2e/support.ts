@@ -168,6 +168,22 @@ export class ConfirmedData {
         return this.entries.size;
     }
 
+    /**
+     * Waits (up to `timeoutMs` each) for every one of `nodes` to hold every confirmed key; returns, for each node that
+     * did not, "name: N missing" (empty when all did).
+     */
+    async missingAfterWaiting(probe: ClusterProbe, nodes: readonly RedisNode[], timeoutMs: number): Promise<string[]> {
+        const missing: string[] = [];
+        for (const node of nodes) {
+            await waitFor(
+                `${node.name} to hold all ${this.size} confirmed keys`,
+                async () => ((await this.missingOn(probe, node)).length === 0 ? true : undefined),
+                timeoutMs,
+            ).catch(async () => missing.push(`${node.name}: ${(await this.missingOn(probe, node)).length} missing`));
+        }
+        return missing;
+    }
+
     /** The confirmed keys that `node` is missing or holds with another value (empty when it has them all). */
     async missingOn(probe: ClusterProbe, node: Address): Promise<string[]> {
         const keys = [...this.entries.keys()];
