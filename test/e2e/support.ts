@@ -6,6 +6,7 @@ import { Address, ClusterProbe, containerLog } from "../docker/probe";
 import { address } from "../../tools/lib/cluster";
 import { parseInfo } from "../../tools/lib/observe";
 import { pollUntil } from "../../tools/lib/poll";
+import { longestOutage } from "../harness/observers";
 
 /** The result of a bounded poll: the value it waited for and how long that took. */
 export interface Waited<T> {
@@ -316,9 +317,14 @@ done
 export interface WriterReport {
     readonly confirmed: Map<string, string>;
     readonly attempts: number;
-    /** The longest time between two confirmed writes, and when it began (epoch ms). */
+    /** The longest time between two confirmed writes. */
     readonly longestGapMs: number;
-    readonly gapStartedAt: number;
+}
+
+/** One line of the writer's log ("epoch-ms n master SET-reply WAIT-reply"): confirmed when SET said OK and WAIT >= 1. */
+function parseWriterLine(line: string): { at: number; index: string; confirmed: boolean } {
+    const [at, index, , ...reply] = line.split(" ");
+    return { at: Number(at), index, confirmed: reply[0] === "OK" && Number(reply[1]) >= 1 };
 }
 
 export class ConfirmingWriter {
@@ -359,7 +365,7 @@ export class ConfirmingWriter {
 
     /** Waits (bounded) until the writer has confirmed `count` more writes than it had: the cluster takes writes. */
     async confirms(count: number, timeoutMs = 30_000): Promise<void> {
-        const confirmedNow = async () => (await this.lines()).filter((line) => / OK [1-9]/.test(line)).length;
+        const confirmedNow = async () => (await this.lines()).filter((line) => parseWriterLine(line).confirmed).length;
         const target = (await confirmedNow()) + count;
         await waitFor(
             `the writer ${this.keyPrefix} to confirm ${count} more writes`,
@@ -379,21 +385,10 @@ export class ConfirmingWriter {
         const confirmed = new Map<string, string>();
         const confirmedAt: number[] = [];
         const lines = await this.lines();
-        for (const line of lines) {
-            const [at, index, , ...reply] = line.split(" ");
-            if (reply[0] === "OK" && Number(reply[1]) >= 1) {
-                confirmed.set(`${this.keyPrefix}:${index}`, index);
-                confirmedAt.push(Number(at));
-            }
+        for (const write of lines.map(parseWriterLine).filter((line) => line.confirmed)) {
+            confirmed.set(`${this.keyPrefix}:${write.index}`, write.index);
+            confirmedAt.push(write.at);
         }
-        let longestGapMs = 0;
-        let gapStartedAt = 0;
-        for (let i = 1; i < confirmedAt.length; i++) {
-            if (confirmedAt[i] - confirmedAt[i - 1] > longestGapMs) {
-                longestGapMs = confirmedAt[i] - confirmedAt[i - 1];
-                gapStartedAt = confirmedAt[i - 1];
-            }
-        }
-        return { confirmed, attempts: lines.length, longestGapMs, gapStartedAt };
+        return { confirmed, attempts: lines.length, longestGapMs: longestOutage(confirmedAt, 0) };
     }
 }
