@@ -382,12 +382,18 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
                     for (let index = 0; index + 1 < flat.length; index += 2) {
                         fields.set(flat[index], flat[index + 1]);
                     }
-                    return (
-                        fields.get("flags") === "master" &&
-                        fields.get("ip") === master.ip &&
-                        Number(fields.get("num-slaves")) === replicas.length &&
-                        Number(fields.get("num-other-sentinels")) === topology.sentinelNodes.length - 1
-                    );
+                    if (
+                        fields.get("flags") !== "master" ||
+                        fields.get("ip") !== master.ip ||
+                        Number(fields.get("num-slaves")) !== replicas.length ||
+                        Number(fields.get("num-other-sentinels")) !== topology.sentinelNodes.length - 1
+                    ) {
+                        return false;
+                    }
+                    // The rendered config declares the replicas, so a Sentinel lists them before it has linked to
+                    // them; until it has, it flags them "disconnected", which npm run status reports as a problem.
+                    const listed = (await client.call("SENTINEL", "REPLICAS", topology.masterName)) as string[][];
+                    return listed.every((flat) => flat[flat.indexOf("flags") + 1] === "slave");
                 }),
             );
         }
