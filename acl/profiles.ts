@@ -144,6 +144,14 @@ export function redisAclProfiles(
             rules: ["-@all", "&__sentinel__:hello", ...sentinelToRedisCommands],
             purpose: "Sentinels monitor and reconfigure Redis with it (sentinel auth-user/auth-pass)",
         },
+        // A master that is being stopped pauses writes until a replica has everything, then has the Sentinels promote
+        // it (image/entrypoint.sh, hand_over); on the Sentinels the same user may ask for that failover.
+        failover: {
+            principal: "failover",
+            // INFO: the replication offset as of the pause, on the same connection; replication has it too.
+            rules: ["-@all", "+auth", "+hello", "+ping", "+info", "+client|pause", "+client|unpause"],
+            purpose: "a master that is being stopped pauses writes, and reads its offset, before it hands over",
+        },
         [appUser.name]: {
             principal: "app",
             rules: [...appUser.rules.trim().split(/\s+/), ...moduleAdminDenials(modules)],

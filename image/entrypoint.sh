@@ -22,6 +22,14 @@ readonly PEER_WAIT_SECONDS=30
 readonly RAN_BEFORE_MARKER=/var/lib/redis-node/ran-before
 # How long a restarted master with data waits for a replica to be promoted before it starts as master after all.
 readonly HANDOVER_WAIT_SECONDS=30
+# How long a master that is being stopped waits for every Sentinel to know its replicas as replicas (they read a
+# replica's INFO every 10 s), then how long it may spend handing its role over once writes are paused (hand_over):
+# both within the container's stop timeout and destroyGraceSeconds (30 s), with room for the server's own shutdown
+# (shutdown-timeout, 10 s, spent only when a replica lags).
+readonly SENTINEL_VIEW_SECONDS=11
+readonly STOP_HANDOVER_SECONDS=8
+# How long, within that, its replicas get to catch up with the master once writes are paused.
+readonly CATCH_UP_SECONDS=3
 
 log() { echo "entrypoint[${NODE_NAME:-?}]: $*" >&2; }
 
@@ -43,19 +51,21 @@ ask_sentinel() {
     redis_cli "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" "$@" 2>/dev/null
 }
 
-# One round of SENTINEL MASTER, one query to each Sentinel: prints "sentinel ip:port config-epoch flags" for each that
+# One round of SENTINEL MASTER, one query to each Sentinel, all at once: prints "sentinel ip:port config-epoch flags" for each that
 # answers. A Sentinel never asks itself: it may be the one that has just been replaced.
 sentinel_views() {
     local sentinel sentinels
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    # In parallel: each answer is one short line, written at once, so lines never mix.
     for sentinel in "${sentinels[@]}"; do
         [[ "$NODE_KIND" == sentinel && "$sentinel" == "$NODE_IP:$NODE_PORT" ]] && continue
-        ask_sentinel "$sentinel" SENTINEL master "$MASTER_NAME" | awk -v sentinel="$sentinel" '
+        (ask_sentinel "$sentinel" SENTINEL master "$MASTER_NAME" | awk -v sentinel="$sentinel" '
             NR % 2 == 1 { key = $0; next }
             { field[key] = $0 }
             END { if (field["ip"] != "" && field["config-epoch"] ~ /^[0-9]+$/)
-                      print sentinel, field["ip"] ":" field["port"], field["config-epoch"], field["flags"] }' || true
+                      print sentinel, field["ip"] ":" field["port"], field["config-epoch"], field["flags"] }' || true) &
     done
+    wait
 }
 
 # Prints the master ("ip:port") in the answers of sentinel_views read from stdin, and fails when there is none to
@@ -216,23 +226,40 @@ replica_with_data() {
     return 1
 }
 
-# promote_a_replica SELF SECONDS: asks the Sentinels, as the failover user (it may run SENTINEL FAILOVER and nothing
-# else), to promote a replica, and waits up to SECONDS until they name a master other than this node; prints it, or fails when that did not happen.
-promote_a_replica() {
-    local self="$1" deadline=$((SECONDS + $2)) next_ask=0 sentinel sentinels reply master
+# ask_for_failover [reversed]: asks the Sentinels in turn, as the failover user (it may run SENTINEL FAILOVER and
+# nothing else), to fail this cluster's master over, until one accepts; fails when none did. "reversed" starts with
+# the last declared Sentinel: the one that runs the failover names the new master a second after the others, and
+# clients ask the first one they were given first.
+ask_for_failover() {
+    local sentinel sentinels reply index order=()
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    for index in "${!sentinels[@]}"; do
+        if [[ "${1:-}" == reversed ]]; then
+            order=("${sentinels[index]}" "${order[@]}")
+        else
+            order+=("${sentinels[index]}")
+        fi
+    done
+    for sentinel in "${order[@]}"; do
+        reply=$(redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
+            SENTINEL failover "$MASTER_NAME" 2>&1 | head -1) || continue
+        log "asked Sentinel $sentinel to promote a replica: ${reply:-no answer}"
+        [[ "$reply" == OK ]] && return 0
+    done
+    return 1
+}
+
+# promote_a_replica SELF SECONDS: asks the Sentinels to promote a replica, and waits up to SECONDS until they name a
+# master other than this node; prints it, or fails when that did not happen.
+promote_a_replica() {
+    local self="$1" deadline=$((SECONDS + $2)) next_ask=0 master
     while ((SECONDS < deadline)); do
         if master=$(master_from_sentinels quiet) && [[ "$master" != "$self" ]]; then
             echo "$master"
             return 0
         fi
         if ((SECONDS >= next_ask)); then
-            for sentinel in "${sentinels[@]}"; do
-                reply=$(redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
-                    SENTINEL failover "$MASTER_NAME" 2>&1 | head -1) || continue
-                log "asked Sentinel $sentinel to promote a replica: ${reply:-no answer}"
-                [[ "$reply" == OK ]] && break
-            done
+            ask_for_failover || true
             # A failover that was accepted gets failover-timeout to finish; ask again only after a while.
             next_ask=$((SECONDS + 10))
         fi
@@ -405,6 +432,197 @@ prepare_sentinel() {
     mv "$runtime.new" "$runtime"
 }
 
+# What the local server answers to INFO replication, one "field:value" a line.
+local_replication() {
+    redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" 127.0.0.1 "$NODE_PORT" INFO replication 2>/dev/null | tr -d '\r'
+}
+
+# local_field NAME: one field of local_replication's answer read from stdin.
+local_field() {
+    awk -F: -v name="$1" '$1 == name { print $2 }'
+}
+
+# pause_writes MILLISECONDS | unpause: CLIENT PAUSE WRITE on the local server, as the failover user. Paused writes
+# wait (reads go on); a paused write that is still waiting when the server exits is dropped and never ran. Pausing
+# prints INFO replication as of the pause, read on the same connection right after it, and fails unless paused.
+pause_writes() {
+    local answer
+    if [[ "$1" == unpause ]]; then
+        redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" 127.0.0.1 "$NODE_PORT" CLIENT UNPAUSE >/dev/null 2>&1 || true
+        return
+    fi
+    answer=$(printf 'CLIENT PAUSE %s WRITE\nINFO replication\n' "$1" |
+        redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" 127.0.0.1 "$NODE_PORT" 2>&1 | tr -d '\r')
+    [[ "$(head -1 <<<"$answer")" == OK ]] && tail -n +2 <<<"$answer"
+}
+
+# The replicas this master lists as online in its INFO replication (read from stdin), one "ip:port" a line.
+online_replicas() {
+    awk -F'[:,=]' '/^slave[0-9]+:/ && /state=online/ { print $3 ":" $5 }'
+}
+
+# replicas_behind OFFSET NODE...: prints each NODE (a replica) whose own replication offset is below OFFSET or that
+# does not answer, asked directly and all at once rather than read from its last once-a-second ACK.
+replicas_behind() {
+    local offset="$1" node
+    shift
+    for node in "$@"; do
+        (REDIS_CLI_TIMEOUT=1 redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" "${node%:*}" "${node##*:}" INFO replication 2>/dev/null |
+            tr -d '\r' | awk -F: -v node="$node" -v offset="$offset" '
+                $1 == "slave_repl_offset" { reached = ($2 + 0 >= offset + 0) }
+                END { if (!reached) print node }') &
+    done
+    wait
+}
+
+# The master each Sentinel names (SENTINEL GET-MASTER-ADDR-BY-NAME), "ip:port" a line, asked all at once.
+masters_named() {
+    local sentinel sentinels
+    IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    for sentinel in "${sentinels[@]}"; do
+        (ask_sentinel "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | paste -sd: | grep .) &
+    done
+    wait
+}
+
+# sentinels_know_replicas SELF REPLICA...: succeeds when a majority of the Sentinels answer and each that answers
+# lists every REPLICA as a replica of SELF, up, whose last INFO said "slave". A Sentinel refreshes a replica's INFO
+# only every 10 s; one whose last INFO of a node dates from before that node restarted (it was master then) takes
+# the node's promotion for a stale role, and turns it back into a replica of the old master within the same second,
+# which aborts the failover (seen: a master stopped 6 s after the previous one restarted as a replica).
+sentinels_know_replicas() {
+    local self="$1" sentinel sentinels listed answered=0 replica
+    shift
+    IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    for sentinel in "${sentinels[@]}"; do
+        listed=$(ask_sentinel "$sentinel" SENTINEL replicas "$MASTER_NAME" | awk -v self="$self" '
+            function flush() {
+                if (field["flags"] == "slave" && field["role-reported"] == "slave" &&
+                    field["master-host"] ":" field["master-port"] == self) print field["name"]
+                delete field
+            }
+            NR % 2 == 1 { key = $0; if (key == "name" && NR > 1) flush(); next }
+            { field[key] = $0 }
+            END { if (NR > 0) flush() }') || continue
+        answered=$((answered + 1))
+        for replica in "$@"; do
+            grep -qx "$replica" <<<"$listed" || return 1
+        done
+    done
+    ((answered > ${#sentinels[@]} / 2))
+}
+
+# On a planned stop (docker stop, or pulumi up / destroy removing the container) a master hands its role to a
+# replica before it exits, instead of leaving the Sentinels to notice it gone (down-after, then an election):
+#   1. only when it is master, has an online replica, and a majority of the Sentinels answer, name it master and
+#      know its replicas as replicas (sentinels_know_replicas; waiting up to SENTINEL_VIEW_SECONDS for that);
+#   2. pause writes, so that nothing is written that a replica might not have;
+#   3. wait (CATCH_UP_SECONDS) until every online replica holds everything it has, asking each for its own offset;
+#   4. ask the Sentinels, as the failover user, to fail it over (SENTINEL FAILOVER picks the replica);
+#   5. wait until a majority of the Sentinels name the new master, then let the server shut down.
+# Writes stay paused until the server exits: a write that waited is dropped with its connection, never run here,
+# and the client retries it on the new master. Bounded by STOP_HANDOVER_SECONDS; when a step fails it unpauses and
+# the server shuts down as it would have anyway (Redis itself then waits up to shutdown-timeout for lagging replicas).
+hand_over() {
+    local self="$NODE_IP:$NODE_PORT" known_by=$((SECONDS + SENTINEL_VIEW_SECONDS)) deadline replication views
+    local answered total offset behind master="" caught_up_by replicas
+    replication=$(local_replication)
+    if [[ "$(local_field role <<<"$replication")" != master ]]; then
+        log "stopping as a replica: nothing to hand over"
+        return
+    fi
+    if [[ -z "$(online_replicas <<<"$replication")" ]]; then
+        log "stopping as master with no online replica: nothing to hand over to"
+        return
+    fi
+    total=$(count_items "$SENTINELS")
+    views=$(sentinel_views)
+    answered=$(grep -c . <<<"$views" || true)
+    if ((answered <= total / 2)); then
+        log "stopping as master without a handover: only $answered of $total Sentinels answer, no majority to fail over"
+        return
+    fi
+    if [[ "$(master_from_views quiet <<<"$views" || true)" != "$self" ]]; then
+        log "stopping without a handover: the Sentinels do not name this node master"
+        return
+    fi
+    mapfile -t replicas < <(online_replicas <<<"$replication")
+    while ! sentinels_know_replicas "$self" "${replicas[@]}"; do
+        [[ -n "${waited:-}" ]] || log "stopping as master: waiting up to $SENTINEL_VIEW_SECONDS s until every Sentinel has read replica(s) ${replicas[*]} as replicas of this node"
+        local waited=1
+        if ((SECONDS >= known_by)); then
+            log "stopping as master without a handover: the Sentinels have not all seen replica(s) ${replicas[*]} as replicas of this node within $SENTINEL_VIEW_SECONDS s"
+            return
+        fi
+        sleep 0.5
+    done
+    # From here on clients cannot write: every step is one round of parallel queries, without a pause of its own.
+    if ! replication=$(pause_writes $((STOP_HANDOVER_SECONDS * 1000 + 5000))); then
+        log "stopping as master without a handover: could not pause writes"
+        return
+    fi
+    deadline=$((SECONDS + STOP_HANDOVER_SECONDS))
+    offset=$(local_field master_repl_offset <<<"$replication")
+    mapfile -t replicas < <(online_replicas <<<"$replication")
+    if ((${#replicas[@]} == 0)); then
+        pause_writes unpause
+        log "stopping as master without a handover: no replica is online any more; writes unpaused"
+        return
+    fi
+    caught_up_by=$((SECONDS + CATCH_UP_SECONDS))
+    while behind=$(replicas_behind "$offset" "${replicas[@]}") && [[ -n "$behind" ]] && ((SECONDS < caught_up_by)); do
+        sleep 0.02
+    done
+    if [[ -n "$behind" ]]; then
+        # The Sentinels might promote that one (their view of offsets is up to 10 s old), and the others would then
+        # drop what it lacks. Redis's own shutdown waits for lagging replicas instead (shutdown-timeout).
+        pause_writes unpause
+        log "replica(s) $(tr '\n' ' ' <<<"$behind")did not reach offset $offset within $CATCH_UP_SECONDS s; writes unpaused, shutting down as master without a handover"
+        return
+    fi
+    log "stopping as master: writes paused at replication offset $offset, which every online replica has"
+    if ! ask_for_failover reversed; then
+        pause_writes unpause
+        log "no Sentinel accepted the failover; writes unpaused, shutting down as master"
+        return
+    fi
+    # A majority naming one other declared node settles it. The others take the new master from the Sentinel that
+    # ran the failover as soon as it has seen the replica promoted; that one follows a second later, once it has
+    # reconfigured the other replicas. A client that asks it first is sent here, where its writes wait, until this
+    # server exits: so it goes as soon as the majority is there, polled with the cheapest query that tells.
+    while ((SECONDS < deadline)); do
+        master=$(masters_named | awk -v self="$self" -v need=$((total / 2 + 1)) '
+            $1 != self { count[$1]++ }
+            END { for (node in count) if (count[node] >= need) { print node; exit 0 }; exit 1 }') &&
+            declared_node "$master" && break
+        master=""
+        sleep 0.02
+    done
+    if [[ -z "$master" ]]; then
+        pause_writes unpause
+        log "the Sentinels did not name a new master within $STOP_HANDOVER_SECONDS s; writes unpaused, shutting down as master"
+        return
+    fi
+    log "handed over to $master; shutting down"
+}
+
+# A Redis node's server runs as a child, so that the entrypoint, still PID 1, receives docker's SIGTERM, hands the
+# master role over (hand_over), then passes the signal on. The entrypoint exits with the server's status.
+run_redis() {
+    local conf="$1" server status
+    setpriv --reuid=redis --regid=redis --init-groups redis-server "$conf" &
+    server=$!
+    # The handover runs in a subshell without errexit: whatever fails in it, the server still gets its SIGTERM.
+    trap 'trap "" TERM INT; (set +e; hand_over) || true; kill -TERM '"$server"' 2>/dev/null || true' TERM INT
+    # wait returns early when a trapped signal arrives (the trap runs right after); wait again until the server is gone.
+    while :; do
+        status=0
+        wait "$server" || status=$?
+        kill -0 "$server" 2>/dev/null || break
+    done
+    exit "$status"
+}
+
 main() {
     local kind="${1:-redis}"
     load_node_env
@@ -427,10 +645,13 @@ main() {
         mkdir -p "${RAN_BEFORE_MARKER%/*}"
         touch "$RAN_BEFORE_MARKER"
     fi
-    local conf="$RUNTIME_DIR/$kind.conf" mode=()
-    [[ "$kind" == sentinel ]] && mode=(--sentinel)
-    log "exec redis-server $conf ${mode[*]}"
-    exec setpriv --reuid=redis --regid=redis --init-groups redis-server "$conf" "${mode[@]}"
+    local conf="$RUNTIME_DIR/$kind.conf"
+    if [[ "$kind" == sentinel ]]; then
+        log "exec redis-server $conf --sentinel"
+        exec setpriv --reuid=redis --regid=redis --init-groups redis-server "$conf" --sentinel
+    fi
+    log "running redis-server $conf (a stop hands the master role over first)"
+    run_redis "$conf"
 }
 
 main "$@"

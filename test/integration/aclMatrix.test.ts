@@ -41,11 +41,14 @@ const sampleInvocation: Readonly<Record<string, readonly string[]>> = {
     "+publish": ["PUBLISH", "__sentinel__:hello", "probe"],
     "+info": ["INFO", "replication"],
     "+client|setname": ["CLIENT", "SETNAME", "acl-probe"],
+    "+client|pause": ["CLIENT", "PAUSE", "1", "WRITE"],
+    "+client|unpause": ["CLIENT", "UNPAUSE"],
     "+client|kill": ["CLIENT", "KILL", "TYPE", "pubsub"],
     "+script|kill": ["SCRIPT", "KILL"],
     "+psync": ["PSYNC", "?", "-1"],
     "+replconf": ["REPLCONF", "listening-port", "1"],
-    "+auth": ["AUTH", "clientsentinel", password("clientsentinel")],
+    // failover is the one user on both kinds of instance.
+    "+auth": ["AUTH", "failover", password("failover")],
     "+client|getname": ["CLIENT", "GETNAME"],
     "+client|id": ["CLIENT", "ID"],
     "+command": ["COMMAND", "COUNT"],
@@ -74,6 +77,7 @@ const disruptive = new Set([
     "+multi",
     "+exec",
     "+script|kill",
+    "+client|pause",
 ]);
 
 const commandRules = (rules: readonly string[]) => rules.filter((rule) => rule.startsWith("+") && !rule.startsWith("+@"));
@@ -129,14 +133,12 @@ const probes: Probe[] = [
     ...["replication", "sentinelredis", appUser].map(
         (user) => run("sentinel", null, "wrongpass", ["AUTH", user, password(user)])[0],
     ),
-    ...["sentinelsentinel", "clientsentinel", "failover"].map(
-        (user) => run("redis", null, "wrongpass", ["AUTH", user, password(user)])[0],
-    ),
+    ...["sentinelsentinel", "clientsentinel"].map((user) => run("redis", null, "wrongpass", ["AUTH", user, password(user)])[0]),
     ...run(
         "redis",
         null,
         "ok",
-        ...["admin", "replication", "sentinelredis", appUser].map((user) => ["AUTH", user, password(user)]),
+        ...["admin", "replication", "sentinelredis", "failover", appUser].map((user) => ["AUTH", user, password(user)]),
     ),
     ...run(
         "sentinel",
@@ -214,6 +216,11 @@ const probes: Probe[] = [
     ...run("redis", appUser, "noperm", ["CLIENT", "KILL", "TYPE", "pubsub"], ["CLIENT", "LIST"]),
     // DEBUG is refused before the ACL check unless enable-debug-command is set, so only DRYRUN shows the ACL's answer.
     ...dryrun("redis", appUser, "noperm", ["REPLICAOF", "NO", "ONE"], ["SHUTDOWN"], ["DEBUG", "SLEEP", "0"]),
+
+    // failover on Redis: a master that is being stopped pauses writes and reads its offset, and nothing else.
+    ...granted("redis", "failover", redisProfiles.failover.rules),
+    ...run("redis", "failover", "noperm", ["GET", "k"], ["SET", "k", "v"], ["CONFIG", "GET", "*"], ["CLIENT", "LIST"]),
+    ...dryrun("redis", "failover", "noperm", ["CLIENT", "KILL", "TYPE", "normal"], ["REPLICAOF", "NO", "ONE"], ["SHUTDOWN"]),
 
     // failover: SENTINEL FAILOVER for a node that came back empty, and nothing else (not even where the master is).
     ...granted("sentinel", "failover", sentinelAclProfiles.failover.rules),

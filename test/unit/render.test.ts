@@ -31,6 +31,7 @@ describe("the Redis ACL file", () => {
             `user admin on ${hash("admin")} ~* &* +@all`,
             `user replication on ${hash("replication")} -@all +psync +replconf +ping +info`,
             `user sentinelredis on ${hash("sentinelredis")} -@all &__sentinel__:hello +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill`,
+            `user failover on ${hash("failover")} -@all +auth +hello +ping +info +client|pause +client|unpause`,
             `user app on ${hash("app")} ~* &app:* +@all -@admin -@dangerous +info +role ${moduleDenials}`,
         ]);
     });
