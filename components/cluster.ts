@@ -54,13 +54,21 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             files: pulumi.secret(this.passwords.apply(render)),
         });
 
+        // Each kind is one chain, every node after the one declared before it: an update that replaces every node
+        // replaces one Redis node and one Sentinel at a time, each healthy (a replica: synced) before the next goes.
+        let redisNode: RedisNode | undefined;
         for (const node of topology.redisNodes) {
-            new RedisNode(node.name, { node, ...nodeArgs((plain) => renderRedisNode(settings, node, plain)) }, { parent: this });
-        }
-        for (const node of topology.sentinelNodes) {
-            new SentinelNode(
+            redisNode = new RedisNode(
                 node.name,
-                { node, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) },
+                { node, after: redisNode, ...nodeArgs((plain) => renderRedisNode(settings, node, plain)) },
+                { parent: this },
+            );
+        }
+        let sentinelNode: SentinelNode | undefined;
+        for (const node of topology.sentinelNodes) {
+            sentinelNode = new SentinelNode(
+                node.name,
+                { node, after: sentinelNode, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) },
                 { parent: this },
             );
         }

@@ -15,6 +15,12 @@ export interface NodeContainerArgs {
     readonly networkName: pulumi.Input<string>;
     /** Files to upload; secret, since they carry passwords. */
     readonly files: pulumi.Output<RenderedFile[]>;
+    /**
+     * The node of the same kind declared before this one. Its container is a dependency (dependsOn) of this one, so
+     * the engine touches this container only once that one is created, replaced or found unchanged, and healthy:
+     * `pulumi up` replaces nodes one at a time (README, "What `pulumi up` does to a running cluster").
+     */
+    readonly after?: { readonly container: docker.Container };
 }
 
 /** How Docker probes a node: the image's health check, which PINGs with the credentials from node.env. */
@@ -75,7 +81,7 @@ export function createNodeContainer(
             // its daemon.json defaults to them, a difference on every refresh that would replace the container.
             logDriver: "local",
         },
-        { parent, ...nodeContainerOptions },
+        { parent, ...nodeContainerOptions, dependsOn: args.after ? [args.after.container] : [] },
     );
     return { container, volume };
 }
