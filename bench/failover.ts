@@ -91,8 +91,8 @@ async function measure(config: Configuration, reps: number): Promise<DrillReport
                 description,
                 {
                     how: "SIGSTOP",
-                    freeze: async (node) => cluster.freeze(node.name),
-                    thaw: async (node) => cluster.thaw(node.name),
+                    inflict: async (node) => cluster.freeze(node.name),
+                    undo: async (node) => cluster.thaw(node.name),
                 },
                 { timeoutMs },
             );

@@ -1,23 +1,37 @@
 /**
- * npm run drill -- [--from FILE | --stack NAME] [--timeout SECONDS] [--json]
+ * npm run drill -- [--from FILE | --stack NAME] [--stop] [--timeout SECONDS] [--json]
  *
  * The seed's failover test against a running cluster: a writer confirms each write with WAIT 1, the current master's
  * container is paused (`docker pause`), the Sentinels elect a new master, the old one is unpaused (always) and must
- * rejoin as a replica. Prints the Sentinel timeline, the write outage, the recovery time and any lost write.
+ * rejoin as a replica. With --stop, a planned stop instead: `docker stop` (the master hands its role over before it
+ * exits), then `docker start`. Prints the Sentinel timeline, the write outage, the recovery time and any lost write.
  * Exit code: 0 passed, 1 a confirmed write was lost or a wait timed out, 2 cannot run (e.g. unhealthy cluster).
  */
 import Docker from "dockerode";
 import { parseArgs } from "util";
 import { loadDescription } from "./lib/cluster";
-import { DrillReport, Freezer, runFailoverDrill } from "./lib/failover";
+import { DrillReport, Fault, runFailoverDrill } from "./lib/failover";
 import { formatTable } from "./lib/table";
 
-/** Pauses the container whose name is the node's name, as `docker pause` does. */
-function dockerFreezer(docker = new Docker()): Freezer {
+/** Pauses the container whose name is the node's name, as `docker pause` does: a crash, as the Sentinels see it. */
+export function dockerPause(docker = new Docker()): Fault {
     return {
         how: "docker pause",
-        freeze: (node) => docker.getContainer(node.name).pause(),
-        thaw: (node) => docker.getContainer(node.name).unpause(),
+        inflict: (node) => docker.getContainer(node.name).pause(),
+        undo: (node) => docker.getContainer(node.name).unpause(),
+    };
+}
+
+/** Stops the node's container as `docker stop -t 30` does (a planned stop), then starts it again. */
+export function dockerStop(docker = new Docker()): Fault {
+    return {
+        how: "docker stop",
+        inflict: async (node) => {
+            await docker.getContainer(node.name).stop({ t: 30 });
+        },
+        undo: async (node) => {
+            await docker.getContainer(node.name).start();
+        },
     };
 }
 
@@ -27,13 +41,13 @@ export function formatDrillReport(report: DrillReport): string {
         report.timeline.map((e) => [String(e.atMs), e.sentinel, e.event, e.detail]),
     );
     return [
-        `froze ${report.frozen} (${report.oldMaster}); new master ${report.newMaster}`,
+        `${report.how}: ${report.frozen} (${report.oldMaster}); new master ${report.newMaster}`,
         "",
         timeline,
         "",
-        `failover (freeze -> every Sentinel names the new master): ${report.failoverMs} ms`,
+        `failover (${report.how} -> every Sentinel names the new master): ${report.failoverMs} ms`,
         `client write outage (longest time between two confirmed writes): ${report.writeOutageMs} ms`,
-        `recovery (unpause -> old master replicating with link up): ${report.recoveryMs} ms`,
+        `recovery (undoing ${report.how} -> old master replicating with link up): ${report.recoveryMs} ms`,
         `writes confirmed: ${report.writesConfirmed}, failed during the outage: ${report.writesFailed}, confirmed but lost: ${report.writesLost}`,
     ].join("\n");
 }
@@ -45,6 +59,7 @@ async function main(): Promise<number> {
             stack: { type: "string" },
             timeout: { type: "string", default: "90" },
             json: { type: "boolean", default: false },
+            stop: { type: "boolean", default: false },
         },
     });
     const timeoutMs = Number(values.timeout) * 1000;
@@ -53,7 +68,7 @@ async function main(): Promise<number> {
     }
     const description = loadDescription(values);
     const log = values.json ? () => undefined : (line: string) => console.log(`drill: ${line}`);
-    const report = await runFailoverDrill(description, dockerFreezer(), { timeoutMs, log });
+    const report = await runFailoverDrill(description, values.stop ? dockerStop() : dockerPause(), { timeoutMs, log });
     console.log(values.json ? JSON.stringify(report, null, 2) : `\n${formatDrillReport(report)}`);
     return report.writesLost === 0 ? 0 : 1;
 }

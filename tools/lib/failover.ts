@@ -8,11 +8,14 @@ import { address, ClusterDescription } from "./cluster";
 import { observeCluster, parseInfo, withConnection } from "./observe";
 import { sentinelClient } from "./sentinelClient";
 
-/** How the drill makes the master unreachable and brings it back: `docker pause` for containers, SIGSTOP for processes. */
-export interface Freezer {
+/**
+ * What the drill does to the master and how it undoes it: a crash-like freeze (`docker pause`, SIGSTOP for
+ * processes, then unpause), or a planned stop (`docker stop`, in which the master hands its role over, then start).
+ */
+export interface Fault {
     readonly how: string;
-    freeze(node: NodeAddress): Promise<void>;
-    thaw(node: NodeAddress): Promise<void>;
+    inflict(node: NodeAddress): Promise<void>;
+    undo(node: NodeAddress): Promise<void>;
 }
 
 export interface DrillOptions {
@@ -25,7 +28,7 @@ export interface DrillOptions {
 }
 
 export interface TimelineEvent {
-    /** Milliseconds since the master was frozen (negative: before). */
+    /** Milliseconds since the fault (negative: before). */
     readonly atMs: number;
     readonly sentinel: string;
     readonly event: string;
@@ -36,11 +39,13 @@ export interface DrillReport {
     readonly frozen: string;
     readonly oldMaster: string;
     readonly newMaster: string;
-    /** Freeze until every Sentinel reports the new master. */
+    /** How the master was taken away (Fault.how). */
+    readonly how: string;
+    /** The fault until every Sentinel reports the new master. */
     readonly failoverMs: number;
     /** The longest time between two consecutive confirmed writes: what a client could not write. */
     readonly writeOutageMs: number;
-    /** Thaw until the old master is a replica of the new one with its link up. */
+    /** Undoing the fault until the old master is a replica of the new one with its link up. */
     readonly recoveryMs: number;
     readonly writesConfirmed: number;
     readonly writesFailed: number;
@@ -137,13 +142,13 @@ const mastersSeen = (description: ClusterDescription) =>
     );
 
 /**
- * The seed's failover test as one function: write continuously, freeze the master, wait for every Sentinel to name a
- * new one, thaw the old master (always, also on failure), wait until it is a replica of the new one, then check
+ * The seed's failover test as one function: write continuously, take the master away, wait for every Sentinel to name a
+ * new one, bring the old master back (always, also on failure), wait until it is a replica of the new one, then check
  * that every confirmed write is on the new master.
  */
 export async function runFailoverDrill(
     description: ClusterDescription,
-    freezer: Freezer,
+    fault: Fault,
     options: DrillOptions,
 ): Promise<DrillReport> {
     const log = options.log ?? (() => undefined);
@@ -156,16 +161,18 @@ export async function runFailoverDrill(
     const stopListening = await listenToSentinels(description, events);
     const writer = startWriter(description, options.writeIntervalMs ?? 20, Date.now() + 4 * options.timeoutMs);
     let frozenAt = 0;
-    let thawedAt = 0;
+    let undoneAt = 0;
     let newMaster = "";
     let electedAt = 0;
     try {
         await pollUntil("the writer's first confirmed write", async () => (writer.confirmed.length > 0 ? true : undefined), {
             timeoutMs: options.timeoutMs,
         });
-        log(`master is ${victim.name} (${oldMaster}); freezing it with ${freezer.how}`);
+        log(`master is ${victim.name} (${oldMaster}); taking it away with ${fault.how}`);
         frozenAt = Date.now();
-        await freezer.freeze(victim);
+        // Not awaited before the Sentinels are watched: a planned stop returns only once the server has exited.
+        const inflicted = fault.inflict(victim);
+        inflicted.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
         try {
             newMaster = await pollUntil(
                 "every Sentinel to name a new master",
@@ -187,9 +194,10 @@ export async function runFailoverDrill(
                 },
             );
         } finally {
-            thawedAt = Date.now();
-            await freezer.thaw(victim);
-            log(`thawed ${victim.name}`);
+            await inflicted;
+            undoneAt = Date.now();
+            await fault.undo(victim);
+            log(`brought ${victim.name} back`);
         }
         await pollUntil(
             `${victim.name} to rejoin as a replica of ${newMaster}`,
@@ -209,9 +217,9 @@ export async function runFailoverDrill(
         stopListening();
     }
     const recoveredAt = Date.now();
-    log(`${victim.name} is a replica of ${newMaster} again after ${recoveredAt - thawedAt} ms`);
+    log(`${victim.name} is a replica of ${newMaster} again after ${recoveredAt - undoneAt} ms`);
 
-    // The longest gap between consecutive confirmations; a reply that raced the freeze cannot shorten it.
+    // The longest gap between consecutive confirmations; a reply that raced the fault cannot shorten it.
     const gaps = writer.confirmed.slice(1).map((write, index) => write.at - writer.confirmed[index].at);
     const newMasterNode = description.redisNodes.find((node) => address(node) === newMaster)!;
     const missing = await withConnection(
@@ -231,11 +239,12 @@ export async function runFailoverDrill(
     );
     return {
         frozen: victim.name,
+        how: fault.how,
         oldMaster,
         newMaster,
         failoverMs: electedAt - frozenAt,
         writeOutageMs: Math.max(0, ...gaps),
-        recoveryMs: recoveredAt - thawedAt,
+        recoveryMs: recoveredAt - undoneAt,
         writesConfirmed: writer.confirmed.length,
         writesFailed: writer.failedCount(),
         writesLost: missing,
