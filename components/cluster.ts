@@ -54,21 +54,22 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             files: pulumi.secret(this.passwords.apply(render)),
         });
 
-        // Each kind is one chain, every node after the one declared before it: an update that replaces every node
-        // replaces one Redis node and one Sentinel at a time, each healthy (a replica: synced) before the next goes.
-        let redisNode: RedisNode | undefined;
+        // One chain over every node: each container waits for the one declared before it, Redis nodes first. An
+        // update that replaces every node replaces one container at a time, each healthy (a replica: synced) before
+        // the next goes, so a master that hands over always has every Sentinel. `pulumi destroy` goes the other way:
+        // the Sentinels first, so that the Redis nodes then stop without a handover nobody needs.
+        let previous: RedisNode | SentinelNode | undefined;
         for (const node of topology.redisNodes) {
-            redisNode = new RedisNode(
+            previous = new RedisNode(
                 node.name,
-                { node, after: redisNode, ...nodeArgs((plain) => renderRedisNode(settings, node, plain)) },
+                { node, after: previous, ...nodeArgs((plain) => renderRedisNode(settings, node, plain)) },
                 { parent: this },
             );
         }
-        let sentinelNode: SentinelNode | undefined;
         for (const node of topology.sentinelNodes) {
-            sentinelNode = new SentinelNode(
+            previous = new SentinelNode(
                 node.name,
-                { node, after: sentinelNode, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) },
+                { node, after: previous, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) },
                 { parent: this },
             );
         }

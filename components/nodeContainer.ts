@@ -16,9 +16,9 @@ export interface NodeContainerArgs {
     /** Files to upload; secret, since they carry passwords. */
     readonly files: pulumi.Output<RenderedFile[]>;
     /**
-     * The node of the same kind declared before this one. Its container is a dependency (dependsOn) of this one, so
-     * the engine touches this container only once that one is created, replaced or found unchanged, and healthy:
-     * `pulumi up` replaces nodes one at a time (README, "What `pulumi up` does to a running cluster").
+     * The node declared before this one. Its container is a dependency (dependsOn) of this one, so the engine
+     * touches this container only once that one is created, replaced or found unchanged, and healthy: `pulumi up`
+     * replaces nodes one at a time (README, "What `pulumi up` does to a running cluster").
      */
     readonly after?: { readonly container: docker.Container };
 }

@@ -130,6 +130,30 @@ describe("the program with default settings", () => {
         );
     });
 
+    it("chains the nodes, Redis nodes first: every container depends on the one declared before it, and on no other container", () => {
+        const containers = run.byType(container);
+        const byUrn = new Map(containers.map((c) => [c.urn, c.name]));
+        const containerDependencies = Object.fromEntries(
+            containers.map((c) => [c.name, c.dependencies.filter((urn) => byUrn.has(urn)).map((urn) => byUrn.get(urn))]),
+        );
+        expect(containerDependencies).toEqual({
+            redis1: [],
+            redis2: ["redis1"],
+            redis3: ["redis2"],
+            sentinel1: ["redis3"],
+            sentinel2: ["sentinel1"],
+            sentinel3: ["sentinel2"],
+        });
+        // The order comes from dependsOn alone: no input of a container comes from another container, so the engine
+        // never replaces one because another was (calculateDependentReplacements follows property dependencies only).
+        for (const c of containers) {
+            const fromContainers = Object.entries(c.propertyDependencies).filter(([, urns]) => urns.some((u) => byUrn.has(u)));
+            expect({ name: c.name, fromContainers }).toEqual({ name: c.name, fromContainers: [] });
+            // ...while the image and the network are property dependencies, as the replacements they cause need.
+            expect(Object.keys(c.propertyDependencies)).toEqual(expect.arrayContaining(["image", "networksAdvanced"]));
+        }
+    });
+
     it("uploads each container's own files, and only as secrets", () => {
         const uploaded = (name: string) => run.one(container, name).inputs.uploads.map((u: { file: string }) => u.file);
         for (const name of redisNames) {
