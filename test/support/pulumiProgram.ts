@@ -11,6 +11,17 @@ export interface DeclaredResource {
     /** Top-level input names that the engine receives as secrets (and so keeps encrypted in state). */
     readonly secretInputs: Set<string>;
     readonly id: string;
+    /** The resource's URN in the mock engine. */
+    readonly urn: string;
+    /**
+     * The URNs it depends on, as its registration gave them to the engine (dependsOn and every resource an input came
+     * from): the engine's dependency graph, which orders its steps.
+     */
+    readonly dependencies: readonly string[];
+    /** For each input, the URNs its value came from: the edges along which the engine cascades replacements. */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+    /** The state the mock provider answered with. */
+    readonly state: Readonly<Record<string, any>>;
 }
 
 export interface ProgramRun {
@@ -51,6 +62,44 @@ function unwrapSecrets(value: unknown): unknown {
 /** Resolves an Output's value, secret or not. */
 export const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
 
+interface Registration {
+    urn?: string;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+}
+
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getDependenciesList(): string[];
+    getPropertydependenciesMap(): { forEach(visit: (value: { getUrnsList(): string[] }, key: string) => void): void };
+}
+type RegisterCallback = (error: unknown, response?: { getUrn(): string }) => void;
+
+/**
+ * Wraps the mock engine's RegisterResource so that each registration's URN and dependency list are kept: the mocks'
+ * newResource sees neither, and the deployer needs both to order its steps as the engine would.
+ */
+function recordRegistrations(registrations: Map<string, Registration>, key: (type: string, name: string) => string): void {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const settings = require("@pulumi/pulumi/runtime/settings") as {
+        getMonitor(): { registerResource(request: RegisterRequest, callback: RegisterCallback): void };
+    };
+    const monitor = settings.getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (request, callback) => {
+        const registration: Registration = { dependencies: request.getDependenciesList(), propertyDependencies: {} };
+        request.getPropertydependenciesMap().forEach((value, property) => {
+            registration.propertyDependencies[property] = value.getUrnsList();
+        });
+        registrations.set(key(request.getType(), request.getName()), registration);
+        register(request, (error, response) => {
+            registration.urn = response?.getUrn();
+            callback(error, response);
+        });
+    };
+}
+
 /** Waits until the mock engine has received every registration the program has made so far. */
 async function settled(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -69,8 +118,16 @@ export async function runProgram(
     secretKeys: readonly string[] = [],
     /** What a StackReference to each stack name reads: its outputs, and which of them are secret. */
     stackReferences: Readonly<Record<string, { outputs: Record<string, unknown>; secret: string[] }>> = {},
+    /**
+     * The run this one updates: a generated password keeps the value it had there, as the engine keeps a
+     * RandomPassword's result in its state while the resource's inputs stay the same.
+     */
+    previous?: ProgramRun,
 ): Promise<ProgramRun> {
     const resources: DeclaredResource[] = [];
+    // What the engine learns from each registration besides the inputs: the URN it answers and the dependencies.
+    const registrations = new Map<string, Registration>();
+    const registrationKey = (type: string, name: string) => `${type}::${name}`;
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -89,11 +146,26 @@ export async function runProgram(
                     state.secretOutputNames = referenced.secret;
                 }
                 if (args.type === "random:index/randomPassword:RandomPassword") {
+                    const kept = previous?.resources.find((r) => r.type === args.type && r.name === args.name);
                     // What the provider would generate, with the same alphabet and length.
-                    state.result = generatePassword();
+                    state.result =
+                        kept && JSON.stringify(kept.inputs) === JSON.stringify(inputs) ? kept.state.result : generatePassword();
                 }
                 const id = `${args.name}-id`;
-                resources.push({ type: args.type, name: args.name, inputs, secretInputs, id });
+                const registration = registrations.get(registrationKey(args.type, args.name));
+                resources.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs,
+                    secretInputs,
+                    id,
+                    get urn() {
+                        return registration?.urn ?? "";
+                    },
+                    dependencies: registration?.dependencies ?? [],
+                    propertyDependencies: registration?.propertyDependencies ?? {},
+                    state,
+                });
                 return { id, state };
             },
             call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
@@ -102,6 +174,7 @@ export async function runProgram(
         "test",
         false,
     );
+    recordRegistrations(registrations, registrationKey);
     const qualified = (key: string) => `${projectName}:${key}`;
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([key, value]) => [qualified(key), value])),
