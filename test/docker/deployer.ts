@@ -46,6 +46,27 @@ const supportedContainerInputs = new Set([
     "destroyGraceSeconds",
 ]);
 
+/**
+ * Container inputs the provider updates in place (they are not ForceNew in resource_docker_container.go); a change to
+ * any other input replaces the container. healthcheck is among them in the provider, but the program replaces on it
+ * (replaceOnChanges), and the deployer follows the program's options.
+ */
+const updatableContainerInputs = new Set(["restart", "maxRetryCount", "wait", "waitTimeout", "destroyGraceSeconds", "mustRun"]);
+
+/** What one container went through in a deployment, with times (ms since the epoch), as the engine would report it. */
+export interface ContainerStep {
+    readonly name: string;
+    readonly op: "create" | "replace" | "update" | "same";
+    /** When the step began: for a replacement, when the old container began to stop. */
+    readonly startedAt: number;
+    /** When the old container was gone (replacements only). */
+    readonly deletedAt?: number;
+    /** When the step was done: for create and replace, when the new container was healthy. */
+    readonly doneAt: number;
+    /** What the old container logged last, as it stopped (replacements only): the log goes with the container. */
+    readonly lastWords?: string;
+}
+
 const pollIntervalMs = 250;
 /** The provider's default when `wait` is set without `waitTimeout`. */
 const defaultWaitTimeoutSeconds = 60;
@@ -95,15 +116,20 @@ export function demuxLogBuffer(buffer: Buffer): string {
  */
 export class Deployer {
     private readonly declared = new Map<string, DeclaredResource>();
+    /** The networks and volumes of the last deployment, by type and name. */
+    private readonly others = new Map<string, DeclaredResource>();
 
     /** `images` maps the image reference the program passes (the mock's repoDigest) to the image the fixture built. */
     constructor(
         private readonly docker: Docker,
-        private readonly images: ReadonlyMap<string, string>,
+        private readonly images: Map<string, string>,
     ) {}
 
-    /** Creates networks, then volumes, then every container at once (as the engine does: they do not depend on each other). */
-    async deploy(resources: readonly DeclaredResource[]): Promise<void> {
+    /**
+     * The first `pulumi up`: networks, then volumes, then the containers, each as soon as the containers it depends on
+     * are up (the engine registers a resource only once its dependencies have been created: see run()).
+     */
+    async deploy(resources: readonly DeclaredResource[]): Promise<ContainerStep[]> {
         const known = new Set<string>([...Object.values(types), ...builtByFixture]);
         const unknown = resources.filter((resource) => resource.type.startsWith("docker:") && !known.has(resource.type));
         if (unknown.length > 0) {
@@ -115,24 +141,112 @@ export class Deployer {
         try {
             for (const network of ofType(types.network)) {
                 await this.createNetwork(network.inputs);
+                this.others.set(`${network.type}::${network.name}`, network);
             }
             for (const volume of ofType(types.volume)) {
                 await this.createVolume(volume.inputs);
+                this.others.set(`${volume.type}::${volume.name}`, volume);
             }
             const containers = ofType(types.container);
+            const steps = await this.run(containers, async (container) => {
+                const startedAt = Date.now();
+                await this.createContainer(container.inputs);
+                return { name: container.name, op: "create", startedAt, doneAt: Date.now() };
+            });
             for (const container of containers) {
                 this.declared.set(container.inputs.name, container);
             }
-            // Like the engine, create every container at once; wait for all before judging, so tear-down races none.
-            const created = await Promise.allSettled(containers.map((container) => this.createContainer(container.inputs)));
-            const failed = created.find((result): result is PromiseRejectedResult => result.status === "rejected");
-            if (failed) {
-                throw failed.reason;
-            }
+            return steps;
         } catch (error) {
             await removeLabelled(this.docker);
             throw error;
         }
+    }
+
+    /**
+     * A later `pulumi up` of a changed program: each container's declared inputs against those of the last
+     * deployment (the engine diffs the new inputs against the old inputs in its state), then, for each container once
+     * the containers it depends on are done, leave it alone, update it in place, or replace it (deleteBeforeReplace:
+     * stop and remove the old one, create the new one and wait until it is healthy). Independent containers go in
+     * parallel, as the engine's step executor runs them. Networks and volumes must be unchanged, and no container may
+     * be added or removed: the deployer does not implement those.
+     */
+    async update(resources: readonly DeclaredResource[]): Promise<ContainerStep[]> {
+        for (const resource of resources.filter((r) => r.type === types.network || r.type === types.volume)) {
+            const before = this.others.get(`${resource.type}::${resource.name}`);
+            const changed = before ? changedInputs(before.inputs, resource.inputs) : ["(new)"];
+            if (changed.length > 0) {
+                throw new Error(
+                    `the deployer does not implement a change to ${resource.type} ${resource.name}: ${changed.join(", ")}`,
+                );
+            }
+        }
+        const containers = resources.filter((resource) => resource.type === types.container);
+        const names = containers.map((container) => container.inputs.name as string);
+        if (names.length !== this.declared.size || names.some((name) => !this.declared.has(name))) {
+            throw new Error(
+                `the deployer cannot add or remove containers: had ${this.containerNames.join(", ")}, now ${names.join(", ")}`,
+            );
+        }
+        const steps = await this.run(containers, async (container) => {
+            const name = container.inputs.name as string;
+            const changed = changedInputs(this.declared.get(name)!.inputs, container.inputs);
+            const startedAt = Date.now();
+            this.declared.set(name, container);
+            if (changed.length === 0) {
+                return { name, op: "same", startedAt, doneAt: startedAt };
+            }
+            if (changed.every((input) => updatableContainerInputs.has(input))) {
+                await this.docker.getContainer(name).update({
+                    RestartPolicy: {
+                        Name: container.inputs.restart ?? "no",
+                        MaximumRetryCount: container.inputs.maxRetryCount ?? 0,
+                    },
+                });
+                return { name, op: "update", startedAt, doneAt: Date.now() };
+            }
+            const lastWords = await this.deleteContainer(container.inputs);
+            const deletedAt = Date.now();
+            await this.createContainer(container.inputs);
+            return { name, op: "replace", startedAt, deletedAt, doneAt: Date.now(), lastWords };
+        });
+        return steps;
+    }
+
+    /**
+     * Runs `step` for every container, each once the steps of the containers it depends on have finished, the rest
+     * in parallel: the order and parallelism the engine's graph gives. The Node SDK registers a resource only after
+     * every resource it depends on has registered (sdk/nodejs/runtime/resource.ts, prepareResource: "all our
+     * dependencies must be finished"), and the engine answers a registration when its step is done (step.go:
+     * CreateStep.Apply calls reg.Done after the provider's Create, which with `wait` returns once healthy). Waits for
+     * every step before it fails, so that no tear-down races a step still running.
+     */
+    private async run(
+        containers: readonly DeclaredResource[],
+        step: (container: DeclaredResource) => Promise<ContainerStep>,
+    ): Promise<ContainerStep[]> {
+        const byUrn = new Map(containers.map((container) => [container.urn, container]));
+        const started = new Map<DeclaredResource, Promise<ContainerStep>>();
+        const start = (container: DeclaredResource): Promise<ContainerStep> => {
+            let promise = started.get(container);
+            if (!promise) {
+                const before = container.dependencies.filter((urn) => byUrn.has(urn)).map((urn) => start(byUrn.get(urn)!));
+                promise = Promise.all(before).then(() => step(container));
+                started.set(container, promise);
+            }
+            return promise;
+        };
+        const results = await Promise.allSettled(containers.map(start));
+        const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+        if (failed) {
+            throw failed.reason;
+        }
+        return results.map((result) => (result as PromiseFulfilledResult<ContainerStep>).value);
+    }
+
+    /** Makes an image the fixture built known under the reference a new program run passes (see the constructor). */
+    addImage(reference: string, imageId: string): void {
+        this.images.set(reference, imageId);
     }
 
     /** The container names the program declared, in declaration order. */
@@ -202,18 +316,23 @@ export class Deployer {
         });
     }
 
-    /** The provider's delete: stop gracefully only when destroyGraceSeconds is set, otherwise remove by force (SIGKILL). */
-    private async deleteContainer(inputs: Record<string, any>): Promise<void> {
+    /**
+     * The provider's delete: stop gracefully only when destroyGraceSeconds is set, otherwise remove by force (SIGKILL).
+     * Returns the last lines the container logged, read before it goes.
+     */
+    private async deleteContainer(inputs: Record<string, any>): Promise<string> {
         const container = this.docker.getContainer(inputs.name);
         if (inputs.destroyGraceSeconds) {
             await container.stop({ t: inputs.destroyGraceSeconds });
         }
+        const lastWords = await logTail(container, 40);
         await container.remove({ force: true });
         await container.wait({ condition: "removed" }).catch((error) => {
             if (!isNotFound(error)) {
                 throw error;
             }
         });
+        return lastWords;
     }
 
     private async createContainer(inputs: Record<string, any>): Promise<void> {
@@ -305,6 +424,12 @@ export class Deployer {
             await sleep(pollIntervalMs);
         }
     }
+}
+
+/** The names of the inputs whose declared values differ between two deployments (compared as the engine stores them). */
+function changedInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+    const names = new Set([...Object.keys(before), ...Object.keys(after)]);
+    return [...names].filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));
 }
 
 /**

@@ -96,8 +96,39 @@ async function listenToSentinels(
     return () => subscribers.forEach((client) => client.disconnect());
 }
 
+/** The longest time between two consecutive confirmations; a reply that raced the fault cannot shorten it. */
+export function longestGap(confirmed: readonly { at: number }[]): number {
+    return Math.max(0, ...confirmed.slice(1).map((write, index) => write.at - confirmed[index].at));
+}
+
+/** How many of the confirmed writes the node at `master` ("ip:port") does not hold. */
+export async function missingWrites(
+    description: ClusterDescription,
+    master: string,
+    confirmed: readonly { key: string }[],
+): Promise<number> {
+    const node = description.redisNodes.find((candidate) => address(candidate) === master);
+    if (!node) {
+        throw new Error(`${master} is not one of the cluster's nodes`);
+    }
+    return withConnection(
+        node,
+        "admin",
+        description.passwords.admin,
+        async (client) => {
+            let count = 0;
+            for (let i = 0; i < confirmed.length; i += 500) {
+                const keys = confirmed.slice(i, i + 500).map((w) => w.key);
+                count += keys.length - ((await client.exists(...keys)) as number);
+            }
+            return count;
+        },
+        10_000,
+    );
+}
+
 /** Writes one key after another, each confirmed by WAIT 1, until stopped; keeps the confirmation times. */
-function startWriter(description: ClusterDescription, intervalMs: number, hardStopAt: number) {
+export function startConfirmingWriter(description: ClusterDescription, intervalMs: number, hardStopAt: number) {
     const client = sentinelClient(description);
     const run = randomUUID().slice(0, 8);
     const confirmed: { key: string; at: number }[] = [];
@@ -159,7 +190,7 @@ export async function runFailoverDrill(
     }
     const events: { at: number; sentinel: string; event: string; detail: string }[] = [];
     const stopListening = await listenToSentinels(description, events);
-    const writer = startWriter(description, options.writeIntervalMs ?? 20, Date.now() + 4 * options.timeoutMs);
+    const writer = startConfirmingWriter(description, options.writeIntervalMs ?? 20, Date.now() + 4 * options.timeoutMs);
     let frozenAt = 0;
     let undoneAt = 0;
     let newMaster = "";
@@ -219,31 +250,14 @@ export async function runFailoverDrill(
     const recoveredAt = Date.now();
     log(`${victim.name} is a replica of ${newMaster} again after ${recoveredAt - undoneAt} ms`);
 
-    // The longest gap between consecutive confirmations; a reply that raced the fault cannot shorten it.
-    const gaps = writer.confirmed.slice(1).map((write, index) => write.at - writer.confirmed[index].at);
-    const newMasterNode = description.redisNodes.find((node) => address(node) === newMaster)!;
-    const missing = await withConnection(
-        newMasterNode,
-        "admin",
-        description.passwords.admin,
-        async (client) => {
-            let count = 0;
-            for (let i = 0; i < writer.confirmed.length; i += 500) {
-                const keys = writer.confirmed.slice(i, i + 500).map((w) => w.key);
-                const present = (await client.exists(...keys)) as number;
-                count += keys.length - present;
-            }
-            return count;
-        },
-        10_000,
-    );
+    const missing = await missingWrites(description, newMaster, writer.confirmed);
     return {
         frozen: victim.name,
         how: fault.how,
         oldMaster,
         newMaster,
         failoverMs: electedAt - frozenAt,
-        writeOutageMs: Math.max(0, ...gaps),
+        writeOutageMs: longestGap(writer.confirmed),
         recoveryMs: recoveredAt - undoneAt,
         writesConfirmed: writer.confirmed.length,
         writesFailed: writer.failedCount(),
