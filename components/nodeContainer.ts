@@ -34,6 +34,12 @@ export const nodeHealthcheck = {
     startPeriod: goDuration(60_000),
 };
 
+/**
+ * How long a node may take to stop before Docker kills it: a master's handover (up to 11 s waiting for the Sentinels'
+ * view, then up to 8 s handing over: image/entrypoint.sh) plus Redis's own shutdown-timeout (10 s), with margin.
+ */
+export const nodeStopSeconds = 45;
+
 /** How the engine treats a node's container. */
 export const nodeContainerOptions = {
     // The name and address are fixed, so the old container must go before its replacement starts.
@@ -72,10 +78,11 @@ export function createNodeContainer(
             // `pulumi up` returns only once the node answers its health check.
             wait: true,
             waitTimeout: 120,
-            // Redis fsyncs the AOF on SIGTERM; give it time before SIGKILL, on `docker stop` and when Pulumi
-            // replaces or destroys the container (without destroyGraceSeconds the provider force-removes it).
-            stopTimeout: 30,
-            destroyGraceSeconds: 30,
+            // A master hands its role over on SIGTERM, then Redis fsyncs the AOF (and may wait for lagging replicas);
+            // give that time before SIGKILL, on `docker stop` and when Pulumi replaces or destroys the container
+            // (without destroyGraceSeconds the provider force-removes it). image/entrypoint.sh keeps within it.
+            stopTimeout: nodeStopSeconds,
+            destroyGraceSeconds: nodeStopSeconds,
             // Docker's `local` driver rotates by itself (5 files of 20 MB, compressed), so no logOpts are set: the
             // provider reads logOpts back from the engine whenever the program sets some, and the engine may add
             // its daemon.json defaults to them, a difference on every refresh that would replace the container.

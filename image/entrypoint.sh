@@ -24,7 +24,7 @@ readonly RAN_BEFORE_MARKER=/var/lib/redis-node/ran-before
 readonly HANDOVER_WAIT_SECONDS=30
 # How long a master that is being stopped waits for every Sentinel to know its replicas as replicas (they read a
 # replica's INFO every 10 s), then how long it may spend handing its role over once writes are paused (hand_over):
-# both within the container's stop timeout and destroyGraceSeconds (30 s), with room for the server's own shutdown
+# both within the container's stop timeout and destroyGraceSeconds (45 s), with room for the server's own shutdown
 # (shutdown-timeout, 10 s, spent only when a replica lags).
 readonly SENTINEL_VIEW_SECONDS=11
 readonly STOP_HANDOVER_SECONDS=8

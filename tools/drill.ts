@@ -9,6 +9,7 @@
  */
 import Docker from "dockerode";
 import { parseArgs } from "util";
+import { nodeStopSeconds } from "../components/nodeContainer";
 import { loadDescription } from "./lib/cluster";
 import { DrillReport, Fault, runFailoverDrill } from "./lib/failover";
 import { formatTable } from "./lib/table";
@@ -22,12 +23,12 @@ export function dockerPause(docker = new Docker()): Fault {
     };
 }
 
-/** Stops the node's container as `docker stop -t 30` does (a planned stop), then starts it again. */
+/** Stops the node's container as `docker stop` does with the program's stop timeout (a planned stop), then starts it. */
 export function dockerStop(docker = new Docker()): Fault {
     return {
         how: "docker stop",
         inflict: async (node) => {
-            await docker.getContainer(node.name).stop({ t: 30 });
+            await docker.getContainer(node.name).stop({ t: nodeStopSeconds });
         },
         undo: async (node) => {
             await docker.getContainer(node.name).start();

@@ -98,8 +98,8 @@ describe("the program with default settings", () => {
             volumes: [{ volumeName: `${name}-data`, containerPath: "/data" }],
             healthcheck: nodeHealthcheck,
             restart: "unless-stopped",
-            stopTimeout: 30,
-            destroyGraceSeconds: 30,
+            stopTimeout: 45,
+            destroyGraceSeconds: 45,
             wait: true,
         });
     });
