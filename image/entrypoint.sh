@@ -226,6 +226,49 @@ replica_with_data() {
     return 1
 }
 
+# sentinels_know_replicas SELF REPLICA...: succeeds when a majority of the Sentinels answer and each that answers
+# lists every REPLICA as a replica of SELF, up, whose last INFO said "slave". A Sentinel refreshes a replica's INFO
+# only every 10 s; one whose last INFO of a node dates from before that node restarted (it was master then) takes
+# the node's promotion for a stale role, and turns it back into a replica of the old master within the same second,
+# which aborts the failover (seen: a master stopped 6 s after the previous one restarted as a replica).
+sentinels_know_replicas() {
+    local self="$1" sentinel sentinels listed answered=0 replica
+    shift
+    IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    for sentinel in "${sentinels[@]}"; do
+        listed=$(ask_sentinel "$sentinel" SENTINEL replicas "$MASTER_NAME" | awk -v self="$self" '
+            function flush() {
+                if (field["flags"] == "slave" && field["role-reported"] == "slave" &&
+                    field["master-host"] ":" field["master-port"] == self) print field["name"]
+                delete field
+            }
+            NR % 2 == 1 { key = $0; if (key == "name" && NR > 1) flush(); next }
+            { field[key] = $0 }
+            END { if (NR > 0) flush() }') || continue
+        answered=$((answered + 1))
+        for replica in "$@"; do
+            grep -qx "$replica" <<<"$listed" || return 1
+        done
+    done
+    ((answered > ${#sentinels[@]} / 2))
+}
+
+# await_sentinel_view SELF REPLICA...: waits, up to SENTINEL_VIEW_SECONDS, until sentinels_know_replicas; fails
+# when they do not by then. Asking for a failover before that risks one that a Sentinel undoes.
+await_sentinel_view() {
+    local self="$1" until=$((SECONDS + SENTINEL_VIEW_SECONDS)) waiting=""
+    shift
+    while ! sentinels_know_replicas "$self" "$@"; do
+        if ((SECONDS >= until)); then
+            log "the Sentinels have not all read replica(s) $* as replicas of this node within $SENTINEL_VIEW_SECONDS s"
+            return 1
+        fi
+        [[ -n "$waiting" ]] || log "waiting up to $SENTINEL_VIEW_SECONDS s until every Sentinel has read replica(s) $* as replicas of this node (they read a replica's role every 10 s)"
+        waiting=1
+        sleep 0.5
+    done
+}
+
 # ask_for_failover [reversed]: asks the Sentinels in turn, as the failover user (it may run SENTINEL FAILOVER and
 # nothing else), to fail this cluster's master over, until one accepts; fails when none did. "reversed" starts with
 # the last declared Sentinel: the one that runs the failover names the new master a second after the others, and
@@ -252,7 +295,10 @@ ask_for_failover() {
 # promote_a_replica SELF SECONDS: asks the Sentinels to promote a replica, and waits up to SECONDS until they name a
 # master other than this node; prints it, or fails when that did not happen.
 promote_a_replica() {
-    local self="$1" deadline=$((SECONDS + $2)) next_ask=0 master
+    local self="$1" deadline=$((SECONDS + $2)) next_ask=0 master replicas
+    # A Sentinel that read a replica's role before that replica last restarted would undo its promotion.
+    mapfile -t replicas < <(peer_states "$self" | awk '$2 == "slave" { print $1 }')
+    await_sentinel_view "$self" "${replicas[@]}" || log "asking for the failover anyway"
     while ((SECONDS < deadline)); do
         if master=$(master_from_sentinels quiet) && [[ "$master" != "$self" ]]; then
             echo "$master"
@@ -485,33 +531,6 @@ masters_named() {
     wait
 }
 
-# sentinels_know_replicas SELF REPLICA...: succeeds when a majority of the Sentinels answer and each that answers
-# lists every REPLICA as a replica of SELF, up, whose last INFO said "slave". A Sentinel refreshes a replica's INFO
-# only every 10 s; one whose last INFO of a node dates from before that node restarted (it was master then) takes
-# the node's promotion for a stale role, and turns it back into a replica of the old master within the same second,
-# which aborts the failover (seen: a master stopped 6 s after the previous one restarted as a replica).
-sentinels_know_replicas() {
-    local self="$1" sentinel sentinels listed answered=0 replica
-    shift
-    IFS=',' read -r -a sentinels <<<"$SENTINELS"
-    for sentinel in "${sentinels[@]}"; do
-        listed=$(ask_sentinel "$sentinel" SENTINEL replicas "$MASTER_NAME" | awk -v self="$self" '
-            function flush() {
-                if (field["flags"] == "slave" && field["role-reported"] == "slave" &&
-                    field["master-host"] ":" field["master-port"] == self) print field["name"]
-                delete field
-            }
-            NR % 2 == 1 { key = $0; if (key == "name" && NR > 1) flush(); next }
-            { field[key] = $0 }
-            END { if (NR > 0) flush() }') || continue
-        answered=$((answered + 1))
-        for replica in "$@"; do
-            grep -qx "$replica" <<<"$listed" || return 1
-        done
-    done
-    ((answered > ${#sentinels[@]} / 2))
-}
-
 # On a planned stop (docker stop, or pulumi up / destroy removing the container) a master hands its role to a
 # replica before it exits, instead of leaving the Sentinels to notice it gone (down-after, then an election):
 #   1. only when it is master, has an online replica, and a majority of the Sentinels answer, name it master and
@@ -524,7 +543,7 @@ sentinels_know_replicas() {
 # and the client retries it on the new master. Bounded by STOP_HANDOVER_SECONDS; when a step fails it unpauses and
 # the server shuts down as it would have anyway (Redis itself then waits up to shutdown-timeout for lagging replicas).
 hand_over() {
-    local self="$NODE_IP:$NODE_PORT" known_by=$((SECONDS + SENTINEL_VIEW_SECONDS)) deadline replication views
+    local self="$NODE_IP:$NODE_PORT" deadline replication views
     local answered total offset behind master="" caught_up_by replicas
     replication=$(local_replication)
     if [[ "$(local_field role <<<"$replication")" != master ]]; then
@@ -547,15 +566,10 @@ hand_over() {
         return
     fi
     mapfile -t replicas < <(online_replicas <<<"$replication")
-    while ! sentinels_know_replicas "$self" "${replicas[@]}"; do
-        [[ -n "${waited:-}" ]] || log "stopping as master: waiting up to $SENTINEL_VIEW_SECONDS s until every Sentinel has read replica(s) ${replicas[*]} as replicas of this node"
-        local waited=1
-        if ((SECONDS >= known_by)); then
-            log "stopping as master without a handover: the Sentinels have not all seen replica(s) ${replicas[*]} as replicas of this node within $SENTINEL_VIEW_SECONDS s"
-            return
-        fi
-        sleep 0.5
-    done
+    if ! await_sentinel_view "$self" "${replicas[@]}"; then
+        log "stopping as master without a handover"
+        return
+    fi
     # From here on clients cannot write: every step is one round of parallel queries, without a pause of its own.
     if ! replication=$(pause_writes $((STOP_HANDOVER_SECONDS * 1000 + 5000))); then
         log "stopping as master without a handover: could not pause writes"
@@ -608,23 +622,36 @@ hand_over() {
 
 # A Redis node's server runs as a child, so that the entrypoint, still PID 1, receives docker's SIGTERM, hands the
 # master role over (hand_over), then passes the signal on. The entrypoint exits with the server's status.
+SERVER_PID=""
+STOPPING=""
+on_stop() {
+    trap "" TERM INT
+    STOPPING=1
+    # In a subshell without errexit: whatever fails in the handover, the server still gets its SIGTERM.
+    [[ -z "$SERVER_PID" ]] || (set +e; hand_over) || true
+    [[ -z "$SERVER_PID" ]] || kill -TERM "$SERVER_PID" 2>/dev/null || true
+}
+
 run_redis() {
-    local conf="$1" server status
+    local conf="$1" status
+    trap on_stop TERM INT
     setpriv --reuid=redis --regid=redis --init-groups redis-server "$conf" &
-    server=$!
-    # The handover runs in a subshell without errexit: whatever fails in it, the server still gets its SIGTERM.
-    trap 'trap "" TERM INT; (set +e; hand_over) || true; kill -TERM '"$server"' 2>/dev/null || true' TERM INT
+    SERVER_PID=$!
+    # A stop that came between the two lines above found no server to pass the signal to.
+    [[ -z "$STOPPING" ]] || kill -TERM "$SERVER_PID"
     # wait returns early when a trapped signal arrives (the trap runs right after); wait again until the server is gone.
     while :; do
         status=0
-        wait "$server" || status=$?
-        kill -0 "$server" 2>/dev/null || break
+        wait "$SERVER_PID" || status=$?
+        kill -0 "$SERVER_PID" 2>/dev/null || break
     done
     exit "$status"
 }
 
 main() {
     local kind="${1:-redis}"
+    # PID 1 ignores a signal it has no handler for: without this, a stop before the server runs would wait for SIGKILL.
+    trap 'log "stopped before the server started"; exit 143' TERM INT
     load_node_env
     if [[ "$kind" != "$NODE_KIND" ]]; then
         log "command '$kind' does not match NODE_KIND=$NODE_KIND in $NODE_ENV_FILE"

@@ -325,7 +325,7 @@ export class Deployer {
         if (inputs.destroyGraceSeconds) {
             await container.stop({ t: inputs.destroyGraceSeconds });
         }
-        const lastWords = await logTail(container, 40);
+        const lastWords = await logTail(container, 200);
         await container.remove({ force: true });
         await container.wait({ condition: "removed" }).catch((error) => {
             if (!isNotFound(error)) {
