@@ -145,28 +145,34 @@ volume_empty() {
     [[ ! -e "$DATA_DIR/appendonlydir" && ! -e "$DATA_DIR/dump.rdb" ]]
 }
 
-# The other declared Redis nodes that answer, as "ip:port role offset keys" (offset: a replica's processed offset, or
-# a master's own; keys: how many it holds), asked in parallel and bounded to 1 s each, so that a node that is not up
-# yet costs at most that. The login is the replication user's (node.env's health user): INFO tells it nothing that
-# PSYNC, which it already has, does not. The Sentinels know offsets too, but only as of their last INFO, up to 10 s
-# old; and a replica that has just restarted from its AOF reports offset 1 until it syncs, so its keys count too.
-peer_states() {
-    local self="$1" node nodes answers
-    answers=$(mktemp -d)
-    IFS=',' read -r -a nodes <<<"$REDIS_NODES"
-    for node in "${nodes[@]}"; do
-        [[ "$node" == "$self" ]] && continue
+# node_states NODE...: each NODE ("ip:port") that answers, as "ip:port role offset keys" (offset: a replica's processed
+# offset, or a master's own; keys: how many it holds), asked directly, all at once, and bounded to 1 s each, so that a
+# node that is not up yet costs at most that; each answer is one short line, written at once, so lines never mix.
+# The login is the replication user's (node.env's health user): INFO tells it nothing that PSYNC, which it already
+# has, does not. The Sentinels know offsets too, but only as of their last INFO, up to 10 s old; and a replica that
+# has just restarted from its AOF reports offset 1 until it syncs, so its keys count too.
+node_states() {
+    local node
+    for node in "$@"; do
         (REDIS_CLI_TIMEOUT=1 redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" "${node%:*}" "${node##*:}" INFO replication keyspace |
             tr -d '\r' | awk -F: -v node="$node" '
                 $1 == "role" { role = $2 }
                 $1 == "slave_repl_offset" { replica = $2 }
                 $1 == "master_repl_offset" { own = $2 }
                 $1 ~ /^db[0-9]+$/ { split($2, fields, /[=,]/); keys += fields[2] }
-                END { if (role != "") print node, role, (role == "slave" ? replica : own) + 0, keys + 0 }' >"$answers/$node") 2>/dev/null &
+                END { if (role != "") print node, role, (role == "slave" ? replica : own) + 0, keys + 0 }') 2>/dev/null &
     done
     wait
-    cat "$answers"/* 2>/dev/null || true
-    rm -rf "$answers"
+}
+
+# peer_states SELF: node_states of every other declared Redis node.
+peer_states() {
+    local node nodes peers=()
+    IFS=',' read -r -a nodes <<<"$REDIS_NODES"
+    for node in "${nodes[@]}"; do
+        [[ "$node" == "$1" ]] || peers+=("$node")
+    done
+    node_states "${peers[@]}"
 }
 
 # Says why the cluster already holds data, and fails when nothing shows it: another node holds keys or replicated
@@ -276,13 +282,13 @@ await_sentinel_view() {
 ask_for_failover() {
     local sentinel sentinels reply index order=()
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
-    for index in "${!sentinels[@]}"; do
-        if [[ "${1:-}" == reversed ]]; then
-            order=("${sentinels[index]}" "${order[@]}")
-        else
+    order=("${sentinels[@]}")
+    if [[ "${1:-}" == reversed ]]; then
+        order=()
+        for ((index = ${#sentinels[@]} - 1; index >= 0; index--)); do
             order+=("${sentinels[index]}")
-        fi
-    done
+        done
+    fi
     for sentinel in "${order[@]}"; do
         reply=$(redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
             SENTINEL failover "$MASTER_NAME" 2>&1 | head -1) || continue
@@ -508,27 +514,15 @@ online_replicas() {
 }
 
 # replicas_behind OFFSET NODE...: prints each NODE (a replica) whose own replication offset is below OFFSET or that
-# does not answer, asked directly and all at once rather than read from its last once-a-second ACK.
+# does not answer, asked directly (node_states) rather than read from its last once-a-second ACK.
 replicas_behind() {
-    local offset="$1" node
+    local offset="$1" states node
     shift
+    states=$(node_states "$@")
     for node in "$@"; do
-        (REDIS_CLI_TIMEOUT=1 redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" "${node%:*}" "${node##*:}" INFO replication 2>/dev/null |
-            tr -d '\r' | awk -F: -v node="$node" -v offset="$offset" '
-                $1 == "slave_repl_offset" { reached = ($2 + 0 >= offset + 0) }
-                END { if (!reached) print node }') &
+        awk -v node="$node" -v offset="$offset" '$1 == node && $3 >= offset { found = 1 } END { exit !found }' <<<"$states" ||
+            echo "$node"
     done
-    wait
-}
-
-# The master each Sentinel names (SENTINEL GET-MASTER-ADDR-BY-NAME), "ip:port" a line, asked all at once.
-masters_named() {
-    local sentinel sentinels
-    IFS=',' read -r -a sentinels <<<"$SENTINELS"
-    for sentinel in "${sentinels[@]}"; do
-        (ask_sentinel "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | paste -sd: | grep .) &
-    done
-    wait
 }
 
 # On a planned stop (docker stop, or pulumi up / destroy removing the container) a master hands its role to a
@@ -538,7 +532,7 @@ masters_named() {
 #   2. pause writes, so that nothing is written that a replica might not have;
 #   3. wait (CATCH_UP_SECONDS) until every online replica holds everything it has, asking each for its own offset;
 #   4. ask the Sentinels, as the failover user, to fail it over (SENTINEL FAILOVER picks the replica);
-#   5. wait until a majority of the Sentinels name the new master, then let the server shut down.
+#   5. wait until a majority of the Sentinels name the new master (sentinel_views), then let the server shut down.
 # Writes stay paused until the server exits: a write that waited is dropped with its connection, never run here,
 # and the client retries it on the new master. Bounded by STOP_HANDOVER_SECONDS; when a step fails it unpauses and
 # the server shuts down as it would have anyway (Redis itself then waits up to shutdown-timeout for lagging replicas).
@@ -550,7 +544,8 @@ hand_over() {
         log "stopping as a replica: nothing to hand over"
         return
     fi
-    if [[ -z "$(online_replicas <<<"$replication")" ]]; then
+    mapfile -t replicas < <(online_replicas <<<"$replication")
+    if ((${#replicas[@]} == 0)); then
         log "stopping as master with no online replica: nothing to hand over to"
         return
     fi
@@ -565,7 +560,6 @@ hand_over() {
         log "stopping without a handover: the Sentinels do not name this node master"
         return
     fi
-    mapfile -t replicas < <(online_replicas <<<"$replication")
     if ! await_sentinel_view "$self" "${replicas[@]}"; then
         log "stopping as master without a handover"
         return
@@ -603,10 +597,10 @@ hand_over() {
     # A majority naming one other declared node settles it. The others take the new master from the Sentinel that
     # ran the failover as soon as it has seen the replica promoted; that one follows a second later, once it has
     # reconfigured the other replicas. A client that asks it first is sent here, where its writes wait, until this
-    # server exits: so it goes as soon as the majority is there, polled with the cheapest query that tells.
+    # server exits: so it goes as soon as the majority is there.
     while ((SECONDS < deadline)); do
-        master=$(masters_named | awk -v self="$self" -v need=$((total / 2 + 1)) '
-            $1 != self { count[$1]++ }
+        master=$(sentinel_views | awk -v self="$self" -v need=$((total / 2 + 1)) '
+            $2 != self { count[$2]++ }
             END { for (node in count) if (count[node] >= need) { print node; exit 0 }; exit 1 }') &&
             declared_node "$master" && break
         master=""
