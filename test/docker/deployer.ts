@@ -205,9 +205,7 @@ export class Deployer {
                 });
                 return { name, op: "update", startedAt, doneAt: Date.now() };
             }
-            const lastWords = await this.deleteContainer(container.inputs);
-            const deletedAt = Date.now();
-            await this.createContainer(container.inputs);
+            const { deletedAt, lastWords } = await this.replaceContainer(container.inputs);
             return { name, op: "replace", startedAt, deletedAt, doneAt: Date.now(), lastWords };
         });
         return steps;
@@ -260,8 +258,7 @@ export class Deployer {
         if (!declared) {
             throw new Error(`no declared container named ${name}`);
         }
-        await this.deleteContainer(declared.inputs);
-        await this.createContainer(declared.inputs);
+        await this.replaceContainer(declared.inputs);
     }
 
     /**
@@ -314,6 +311,14 @@ export class Deployer {
             DriverOpts: inputs.driverOpts ?? {},
             Labels: { ...labelMap(inputs.labels), ...labels },
         });
+    }
+
+    /** deleteBeforeReplace: delete the old container, then create the new one and wait until it is ready. */
+    private async replaceContainer(inputs: Record<string, any>): Promise<{ deletedAt: number; lastWords: string }> {
+        const lastWords = await this.deleteContainer(inputs);
+        const deletedAt = Date.now();
+        await this.createContainer(inputs);
+        return { deletedAt, lastWords };
     }
 
     /**
