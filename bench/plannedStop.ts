@@ -11,12 +11,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs } from "util";
 import { startCluster } from "../test/docker/cluster";
 import { removeLabelled } from "../test/docker/deployer";
 import { dockerPause, dockerStop } from "../tools/drill";
 import { ClusterDescription } from "../tools/lib/cluster";
 import { DrillReport, Fault, runFailoverDrill, waitHealthy } from "../tools/lib/failover";
+import { benchOptions } from "./options";
 import { median } from "./chart";
 
 async function drills(description: ClusterDescription, fault: Fault, reps: number): Promise<DrillReport[]> {
@@ -60,24 +60,18 @@ function report(reps: number, results: readonly DrillReport[][]): string {
 }
 
 async function main(): Promise<void> {
-    const { values } = parseArgs({
-        options: { reps: { type: "string", default: "5" }, out: { type: "string", default: "bench/results" } },
-    });
-    const reps = Number(values.reps);
-    if (!Number.isInteger(reps) || reps < 1 || reps > 30) {
-        throw new Error(`--reps must be an integer from 1 to 30, got ${JSON.stringify(values.reps)}`);
-    }
+    const { reps, out } = benchOptions(5, 30);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts must load after the mocks are set
     const cluster = await startCluster(() => require("../index"));
     try {
-        const description = cluster.outputs as unknown as ClusterDescription;
+        const description = cluster.outputs;
         const results = [
             await drills(description, dockerPause(cluster.docker), reps),
             await drills(description, dockerStop(cluster.docker), reps),
         ];
-        fs.mkdirSync(values.out!, { recursive: true });
-        fs.writeFileSync(path.join(values.out!, "planned-stop.md"), report(reps, results));
-        console.log(`wrote ${path.join(values.out!, "planned-stop.md")}`);
+        fs.mkdirSync(out, { recursive: true });
+        fs.writeFileSync(path.join(out, "planned-stop.md"), report(reps, results));
+        console.log(`wrote ${path.join(out, "planned-stop.md")}`);
     } finally {
         await removeLabelled(cluster.docker);
     }

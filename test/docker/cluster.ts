@@ -17,7 +17,7 @@ export const e2eStackConfig: Readonly<Record<string, string>> = {
 export interface ClusterOutputs {
     readonly masterName: string;
     readonly network: string;
-    readonly redisNodes: { name: string; ip: string; port: number; role: string }[];
+    readonly redisNodes: { name: string; ip: string; port: number; role: "master" | "replica" }[];
     readonly sentinelNodes: { name: string; ip: string; port: number }[];
     readonly appUser: string;
     readonly passwords: Record<Principal, string>;

@@ -45,7 +45,7 @@ describeWithEngine("planned maintenance on a real Docker engine", () => {
     beforeAll(async () => {
         cluster = await startCluster(loadProgram);
         docker = cluster.docker;
-        description = cluster.outputs as unknown as ClusterDescription;
+        description = cluster.outputs;
     }, 300_000);
 
     afterAll(async () => {
