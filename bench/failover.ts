@@ -10,10 +10,10 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs } from "util";
 import { startLocalCluster } from "../test/harness/localCluster";
 import { loadSettings } from "../settings";
 import { DrillReport, runFailoverDrill, waitHealthy } from "../tools/lib/failover";
+import { benchOptions } from "./options";
 import { median, outageChart } from "./chart";
 
 interface Configuration {
@@ -137,28 +137,22 @@ function markdownReport(commandLine: string, reps: number, results: Map<Configur
 }
 
 async function main(): Promise<void> {
-    const { values } = parseArgs({
-        options: { reps: { type: "string", default: "3" }, out: { type: "string", default: "bench/results" } },
-    });
-    const reps = Number(values.reps);
-    if (!Number.isInteger(reps) || reps < 1 || reps > 20) {
-        throw new Error(`--reps must be an integer from 1 to 20, got ${JSON.stringify(values.reps)}`);
-    }
+    const { reps, out } = benchOptions(3, 20);
     const results = new Map<Configuration, DrillReport[]>();
     for (const config of configurations) {
         results.set(config, await measure(config, reps));
     }
     const commandLine = `npm run bench:failover -- --reps ${reps}`;
-    fs.mkdirSync(values.out!, { recursive: true });
-    fs.writeFileSync(path.join(values.out!, "failover.md"), markdownReport(commandLine, reps, results));
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, "failover.md"), markdownReport(commandLine, reps, results));
     fs.writeFileSync(
-        path.join(values.out!, "failover-outage.svg"),
+        path.join(out, "failover-outage.svg"),
         outageChart(
             "Client write outage during a failover (s)",
             [...results].map(([config, reports]) => ({ label: config.label, values: reports.map((r) => r.writeOutageMs) })),
         ),
     );
-    console.log(`wrote ${path.join(values.out!, "failover.md")} and failover-outage.svg`);
+    console.log(`wrote ${path.join(out, "failover.md")} and failover-outage.svg`);
 }
 
 main().then(
