@@ -301,17 +301,26 @@ ask_for_failover() {
 # promote_a_replica SELF SECONDS: asks the Sentinels to promote a replica, and waits up to SECONDS until they name a
 # master other than this node; prints it, or fails when that did not happen.
 promote_a_replica() {
-    local self="$1" deadline=$((SECONDS + $2)) next_ask=0 master replicas
+    local self="$1" deadline=$((SECONDS + $2)) next_ask=0 deferred="" master replicas views flags
     # A Sentinel that read a replica's role before that replica last restarted would undo its promotion.
     mapfile -t replicas < <(peer_states "$self" | awk '$2 == "slave" { print $1 }')
     await_sentinel_view "$self" "${replicas[@]}" || log "asking for the failover anyway"
     while ((SECONDS < deadline)); do
-        if master=$(master_from_sentinels quiet) && [[ "$master" != "$self" ]]; then
+        views=$(sentinel_views)
+        if master=$(master_from_views quiet <<<"$views") && [[ "$master" != "$self" ]]; then
             echo "$master"
             return 0
         fi
         if ((SECONDS >= next_ask)); then
-            ask_for_failover || true
+            # By now this node may have been down for longer than down-after (a slow start, the waits above): the
+            # Sentinels are failing it over themselves. A forced failover on top of theirs would move the master
+            # twice, and could race their election; give theirs one bounded chance first.
+            if [[ -z "$deferred" ]] && flags=$(master_failing <<<"$views"); then
+                log "the Sentinels see this node, their master, as $flags: waiting for their own failover instead of asking for another"
+                deferred=yes
+            else
+                ask_for_failover || true
+            fi
             # A failover that was accepted gets failover-timeout to finish; ask again only after a while.
             next_ask=$((SECONDS + 10))
         fi
