@@ -101,7 +101,7 @@ const redisProfiles = redisAclProfiles({ name: appUser, rules: loadSettings(() =
 
 /**
  * The exact commands each Sentinel-aware library sends to a Sentinel to find the master and the replicas (read from
- * their sources: ioredis 5 SentinelConnector, node-redis 5 RedisSentinel, redis-py 4/5 Sentinel).
+ * their sources: ioredis 5 SentinelConnector, node-redis 6.3 RedisSentinel, redis-py 4/5 Sentinel).
  */
 const discoveryCommands: Readonly<Record<string, readonly string[][]>> = {
     ioredis: [
@@ -113,7 +113,7 @@ const discoveryCommands: Readonly<Record<string, readonly string[][]>> = {
         ["SENTINEL", "SENTINELS", masterName],
         ["SENTINEL", "MASTER", masterName],
         ["SENTINEL", "REPLICAS", masterName],
-        ["PSUBSCRIBE", "switch-master"],
+        ["PSUBSCRIBE", "switch-master", "[-+]sdown", "+slave", "+sentinel", "[-+]odown", "+slave-reconf-done"],
     ],
     "redis-py": [
         ["SENTINEL", "MASTERS"],

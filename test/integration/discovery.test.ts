@@ -9,7 +9,7 @@ import { once } from "events";
 import * as fs from "fs";
 import Redis from "ioredis";
 import { createSentinel } from "redis";
-import { sentinelClientOptions } from "../../tools/lib/sentinelClient";
+import { ioredisOptions } from "../../tools/lib/clients";
 import { pollUntil, withTimeout } from "../../tools/lib/poll";
 import { LocalCluster } from "../harness/localCluster";
 import { localClusterPerSuite } from "../harness/suite";
@@ -87,8 +87,8 @@ describe("clients discover the master and the replicas through the Sentinels as 
 
     test("ioredis finds the master (role master) and a replica (role slave: SENTINEL SLAVES)", async () => {
         const description = cluster().description();
-        const master = new Redis(sentinelClientOptions(description));
-        const replica = new Redis({ ...sentinelClientOptions(description), role: "slave", failoverDetector: false });
+        const master = new Redis(ioredisOptions(description));
+        const replica = new Redis({ ...ioredisOptions(description), role: "slave", failoverDetector: false });
         // Listen before awaiting either: the second may be ready while the first is awaited.
         const ready = [master, replica].map((client) => {
             client.on("error", () => undefined);

@@ -6,7 +6,7 @@ import { pollUntil } from "./poll";
 import { assessCluster } from "./assess";
 import { address, ClusterDescription } from "./cluster";
 import { observeCluster, parseInfo, withConnection } from "./observe";
-import { sentinelClient } from "./sentinelClient";
+import { ioredisClient } from "./clients";
 
 /**
  * What the drill does to the master and how it undoes it: a crash-like freeze (`docker pause`, SIGSTOP for
@@ -129,7 +129,7 @@ export async function missingWrites(
 
 /** Writes one key after another, each confirmed by WAIT 1, until stopped; keeps the confirmation times. */
 export function startConfirmingWriter(description: ClusterDescription, intervalMs: number, hardStopAt: number) {
-    const client = sentinelClient(description);
+    const client = ioredisClient(description);
     const run = randomUUID().slice(0, 8);
     const confirmed: { key: string; at: number }[] = [];
     let failed = 0;

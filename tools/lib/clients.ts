@@ -1,0 +1,82 @@
+/**
+ * The client settings this project documents (README: Connecting a client through the Sentinels), in one place: the
+ * examples, the integration suite, the drill and the benchmarks all build their clients here. Both libraries ask the
+ * Sentinels as clientsentinel where the master is and write to it as the application user.
+ */
+import Redis, { RedisOptions } from "ioredis";
+import { createSentinel, RedisSentinelOptions } from "redis";
+import { ClusterDescription } from "./cluster";
+
+/** What a client needs from the stack outputs. */
+export type ClientStack = Pick<ClusterDescription, "masterName" | "sentinelNodes" | "appUser" | "passwords">;
+
+/**
+ * ioredis: a short command timeout so that a frozen master is noticed in under a second, and the failover detector,
+ * which subscribes to the Sentinels' +switch-master and reconnects at once instead of waiting for errors.
+ */
+export function ioredisOptions(stack: ClientStack): RedisOptions {
+    return {
+        sentinels: stack.sentinelNodes.map((sentinel) => ({ host: sentinel.ip, port: sentinel.port })),
+        name: stack.masterName,
+        role: "master",
+        sentinelUsername: "clientsentinel",
+        sentinelPassword: stack.passwords.clientsentinel,
+        username: stack.appUser,
+        password: stack.passwords.app,
+        failoverDetector: true,
+        // On +switch-master ioredis ends the old master's connection and waits for it to close, at most
+        // disconnectTimeout (default 2000 ms), before it reconnects. A paused or partitioned master never answers
+        // the close, so the default adds 2 s to every failover (measured by test/integration/failover.test.ts).
+        disconnectTimeout: 100,
+        connectTimeout: 1000,
+        commandTimeout: 500,
+        sentinelCommandTimeout: 500,
+        // Keep retrying (every 100 ms) while the Sentinels elect a new master.
+        sentinelRetryStrategy: () => 100,
+        retryStrategy: () => 100,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+    };
+}
+
+/** An ioredis client with the documented settings; errors during a failover are expected, the caller counts them. */
+export function ioredisClient(stack: ClientStack): Redis {
+    const client = new Redis(ioredisOptions(stack));
+    client.on("error", () => undefined);
+    return client;
+}
+
+/**
+ * node-redis 6 `createSentinel`. It learns of a failover from the events of one Sentinel (PSUBSCRIBE, so
+ * clientsentinel needs +psubscribe and the channels), then re-reads SENTINEL MASTER from the first Sentinel that
+ * answers, every second until that Sentinel no longer flags the master down or failing over.
+ */
+export function nodeRedisOptions(stack: ClientStack) {
+    return {
+        name: stack.masterName,
+        sentinelRootNodes: stack.sentinelNodes.map(({ ip, port }) => ({ host: ip, port })),
+        sentinelClientOptions: {
+            username: "clientsentinel",
+            password: stack.passwords.clientsentinel,
+            socket: { connectTimeout: 500 },
+        },
+        nodeClientOptions: {
+            username: stack.appUser,
+            password: stack.passwords.app,
+            socket: { connectTimeout: 1000 },
+        },
+        // A command to a frozen master fails after 500 ms instead of waiting until the master is thawed.
+        commandOptions: { timeout: 500 },
+        // Re-read the topology every second even without an event. Its default, 0, means never: a client that
+        // missed the Sentinel's events stays on the old master until a command gets READONLY, which a frozen
+        // master sends only after it is thawed and demoted (measured: 18 s after the switch).
+        scanInterval: 1000,
+    } satisfies RedisSentinelOptions;
+}
+
+/** A node-redis Sentinel client with the documented settings; call connect() before the first command. */
+export function nodeRedisClient(stack: ClientStack) {
+    const client = createSentinel(nodeRedisOptions(stack));
+    client.on("error", () => undefined);
+    return client;
+}
