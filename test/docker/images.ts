@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import Docker from "dockerode";
 import { DeclaredResource } from "../support/pulumiProgram";
+import { tarOf } from "./tarEntries";
 
 /** The offline base image: Debian's Redis packages on a minimal bookworm, made with debootstrap (no registry needed). */
 export const baseImageTag = "redis-sentinel-docker-base:bookworm";
@@ -126,4 +127,27 @@ export async function buildDeclaredImage(docker: Docker, image: DeclaredResource
     const { Id } = await docker.getImage(imageName).inspect();
     log(`built ${imageName} (${Id.slice(0, 19)}) in ${Date.now() - started} ms`);
     return Id;
+}
+
+/** A stand-in for the public node image that the container example names: the base image plus this Node.js binary. */
+export const nodeImageTag = "redis-sentinel-docker-node:e2e";
+
+/**
+ * Makes `nodeImageTag` from the base image and the Node.js that runs the tests (no registry is reachable here, so
+ * `node:20-bookworm-slim` cannot be pulled). The base image is Debian bookworm, which has the C++ runtime Node needs.
+ */
+export async function ensureNodeImage(docker: Docker): Promise<string> {
+    await ensureBaseImage(docker);
+    const dockerfile = `FROM ${baseImageTag}\nCOPY node /usr/local/bin/node\n`;
+    const context = tarOf([
+        { path: "Dockerfile", content: Buffer.from(dockerfile), mode: 0o644 },
+        { path: "node", content: fs.readFileSync(process.execPath), mode: 0o755 },
+    ]);
+    const stream = await docker.buildImage(context, { t: nodeImageTag, rm: true, forcerm: true });
+    const output: string[] = [];
+    await followProgress(docker, stream, (text) => output.push(text)).catch((error: Error) => {
+        throw new Error(`building ${nodeImageTag} failed: ${error.message}\n${output.join("").slice(-3000)}`);
+    });
+    log(`built ${nodeImageTag} with Node.js ${process.version}`);
+    return nodeImageTag;
 }

@@ -2,10 +2,16 @@
  * The program's containers on a real Docker engine: the seed's failover drill, then the restarts and replacements users
  * actually do. One cluster for the whole file; each step builds on the state the previous one left.
  */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
 import Docker from "dockerode";
 import { ClusterOutputs, RunningCluster, startCluster } from "../docker/cluster";
 import { removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
+import { ensureNodeImage } from "../docker/images";
 import { execIn } from "../docker/exec";
 import { ClusterProbe, containerLog } from "../docker/probe";
 import { e2eLabel } from "../docker/deployer";
@@ -33,8 +39,12 @@ import {
 /** The seed's example of another container on the network. */
 const clientIp = "192.168.55.30";
 const probeIp = "192.168.55.31";
+/** The container example's address (examples/container/compose.yaml takes it as EXAMPLE_IP). */
+const exampleIp = "192.168.55.32";
 /** Lines that mean a server could not save its config or a user lacks a right: the seed's pitfalls. */
 const forbiddenLogLines = /not writable|Permission denied|Device or resource busy|NOPERM/;
+
+const execFileAsync = promisify(execFile);
 
 describeWithEngine("the cluster on a real Docker engine", () => {
     let cluster: RunningCluster;
@@ -264,6 +274,37 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         expect(log).toContain("set=OK");
         expect(log).toContain("get=hello-from-client");
     }, 60_000);
+
+    test("the container example (examples/container/compose.yaml) runs the ioredis example on redisnet at a static address, under docker-compose", async () => {
+        expect(outputs.network).toBe("redisnet"); // the compose file names the network as the seed does
+        const image = await ensureNodeImage(docker);
+        const master = await currentMaster();
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), "container-example-"));
+        const outputsFile = path.join(directory, "outputs.json");
+        fs.writeFileSync(outputsFile, JSON.stringify(outputs), { mode: 0o600 });
+        const compose = (...args: string[]) =>
+            execFileAsync("docker-compose", ["-f", "examples/container/compose.yaml", "-p", "redis-example", ...args], {
+                cwd: path.join(__dirname, "..", ".."),
+                env: { ...process.env, NODE_IMAGE: image, STACK_OUTPUTS: outputsFile, EXAMPLE_IP: exampleIp, RUN_SECONDS: "5" },
+                timeout: 120_000,
+            }).catch((error: Error & { code?: string | number; stdout?: string; stderr?: string }) => {
+                if (error.code === "ENOENT") {
+                    throw new Error("docker-compose is not installed (apt-get install docker-compose; .ci/run does)");
+                }
+                throw new Error(`docker-compose ${args[0]} failed (${error.code}):\n${error.stdout}\n${error.stderr}`);
+            });
+        try {
+            const { stdout } = await compose("up", "--abort-on-container-exit", "--exit-code-from", "example");
+            expect(stdout).toContain(`ioredis: connected through the Sentinels; writing to the master ${addressOf(master)}`);
+            expect(stdout).toMatch(/ioredis: done: [1-9]\d* writes, 0 failed attempts/);
+            for (const secret of Object.values(outputs.passwords)) {
+                expect(stdout).not.toContain(secret);
+            }
+        } finally {
+            await compose("down").catch(() => undefined);
+            fs.rmSync(directory, { recursive: true, force: true });
+        }
+    }, 180_000);
 
     test(
         "failover drill: pausing the master elects a new one, the other replica follows, and the old master rejoins as a replica",
