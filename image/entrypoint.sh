@@ -97,12 +97,19 @@ master_from_sentinels() {
     sentinel_views | master_from_views "${1:-}"
 }
 
-# Prints the flags of the first Sentinel, in the answers of sentinel_views read from stdin, that sees the master down
-# or failing it over ("master,s_down,o_down,..."); fails when none does (or none answered).
+# Prints the flags that the Sentinel furthest along reports for the master, in the answers of sentinel_views read
+# from stdin: one failing it over, else one that sees it objectively down, else subjectively ("master,s_down,o_down,...");
+# fails when none sees it down (or none answered). Only the Sentinel that gathered the quorum flags o_down.
 master_failing() {
     awk '
-        found == "" && $4 ~ /(^|,)(s_down|o_down|failover_in_progress)(,|$)/ { found = $4 }
-        END { if (found == "") exit 1; print found }'
+        {
+            rank = 0
+            if ($4 ~ /(^|,)s_down(,|$)/) rank = 1
+            if ($4 ~ /(^|,)o_down(,|$)/) rank = 2
+            if ($4 ~ /(^|,)failover_in_progress(,|$)/) rank = 3
+            if (rank > best) { best = rank; found = $4 }
+        }
+        END { if (best == 0) exit 1; print found }'
 }
 
 # The Sentinels keep naming a master that has gone down until their leader has promoted a replica. A node that
