@@ -15,10 +15,9 @@ import { setTimeout as delay } from "timers/promises";
 import { createSentinel } from "redis";
 import { startLocalCluster } from "../test/harness/localCluster";
 import { recordSentinelEvents, startWriter, Writer } from "../test/harness/observers";
-import { ClientStack, ioredisClient, nodeRedisClient, nodeRedisOptions } from "../tools/lib/clients";
+import { ClientStack, connectedIoredis, nodeRedisClient, nodeRedisOptions } from "../tools/lib/clients";
 import { waitHealthy } from "../tools/lib/failover";
-import { pollUntil, withTimeout } from "../tools/lib/poll";
-import { once } from "events";
+import { pollUntil } from "../tools/lib/poll";
 import { benchOptions } from "./options";
 import { median } from "./chart";
 
@@ -49,8 +48,7 @@ async function main(): Promise<void> {
     const cluster = await startLocalCluster({ readyTimeoutMs: 60_000 });
     const description = cluster.description();
     const events = await recordSentinelEvents(cluster);
-    const ioredis = ioredisClient(description);
-    await withTimeout("ioredis to connect", once(ioredis, "ready"), 10_000);
+    const ioredis = await connectedIoredis(description);
     const documented = nodeRedisClient(description);
     const defaults = nodeRedisDefaults(description);
     await Promise.all([documented.connect(), defaults.connect()]);

@@ -5,15 +5,12 @@
  * writes as the application user, and prints each failover it rides through. FILE holds
  * `pulumi stack output --json --show-secrets`; without it the example asks the Pulumi CLI.
  */
-import { once } from "events";
-import { ioredisClient } from "../tools/lib/clients";
-import { withTimeout } from "../tools/lib/poll";
+import { connectedIoredis } from "../tools/lib/clients";
 import { runExample } from "./ride";
 
 runExample("ioredis", async (outputs) => {
-    const redis = ioredisClient(outputs);
-    // The documented settings turn the offline queue off: wait for "ready" before the first command.
-    await withTimeout("ioredis to connect through the Sentinels", once(redis, "ready"), 10_000);
+    // The documented settings turn the offline queue off: the client is ready before the first command.
+    const redis = await connectedIoredis(outputs);
     return {
         write: async (key, value) => {
             await redis.set(key, value);

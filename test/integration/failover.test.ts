@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import Redis from "ioredis";
-import { ioredisSentinelClient, nodeRedisSentinelClient } from "../harness/clients";
+import { connectedIoredis, nodeRedisClient as documentedNodeRedis } from "../../tools/lib/clients";
 import { LocalCluster, LocalNode, startLocalCluster } from "../harness/localCluster";
 import { longestOutage, recordSentinelEvents, SentinelEventRecorder, startWriter, Writer } from "../harness/observers";
 import { pollUntil, withTimeout } from "../../tools/lib/poll";
@@ -31,7 +31,7 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
     let cluster: LocalCluster;
     let sentinelEvents: SentinelEventRecorder;
     let ioredisClient: Redis;
-    let nodeRedisClient: ReturnType<typeof nodeRedisSentinelClient>;
+    let nodeRedisClient: ReturnType<typeof documentedNodeRedis>;
     let waitClient: Redis;
     const writers: Writer[] = [];
     const confirmedKeys: string[] = [];
@@ -73,9 +73,9 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
 
     test("ioredis and node-redis connect through the Sentinels as the application user, write and read", async () => {
         const description = cluster.description();
-        ioredisClient = await ioredisSentinelClient(description);
-        waitClient = await ioredisSentinelClient(description);
-        nodeRedisClient = nodeRedisSentinelClient(description);
+        ioredisClient = await connectedIoredis(description);
+        waitClient = await connectedIoredis(description);
+        nodeRedisClient = documentedNodeRedis(description);
         await withTimeout("node-redis to connect through the Sentinels", nodeRedisClient.connect(), 10000);
 
         await ioredisClient.set("clients:ioredis", "1");

@@ -3,9 +3,11 @@
  * examples, the integration suite, the drill and the benchmarks all build their clients here. Both libraries ask the
  * Sentinels as clientsentinel where the master is and write to it as the application user.
  */
+import { once } from "events";
 import Redis, { RedisOptions } from "ioredis";
 import { createSentinel, RedisSentinelOptions } from "redis";
 import { ClusterDescription } from "./cluster";
+import { withTimeout } from "./poll";
 
 /** What a client needs from the stack outputs. */
 export type ClientStack = Pick<ClusterDescription, "masterName" | "sentinelNodes" | "appUser" | "passwords">;
@@ -43,6 +45,13 @@ export function ioredisOptions(stack: ClientStack): RedisOptions {
 export function ioredisClient(stack: ClientStack): Redis {
     const client = new Redis(ioredisOptions(stack));
     client.on("error", () => undefined);
+    return client;
+}
+
+/** ioredisClient, resolved once it is connected to the master (the documented settings have no offline queue). */
+export async function connectedIoredis(stack: ClientStack): Promise<Redis> {
+    const client = ioredisClient(stack);
+    await withTimeout("ioredis to connect through the Sentinels", once(client, "ready"), 10_000);
     return client;
 }
 
