@@ -70,19 +70,12 @@ async function main(): Promise<void> {
             try {
                 // The failover ends when the last Sentinel announces +switch-master: the leader does at +failover-end,
                 // and until then it reports the failover in progress to clients that ask it.
-                const endedAt = await pollUntil(
+                const switches = await pollUntil(
                     "+switch-master from every Sentinel",
-                    async () => {
-                        const times = cluster.sentinelNodes.map(
-                            (sentinel) =>
-                                events.events.find(
-                                    (e) => e.sentinel === sentinel.name && e.channel === "+switch-master" && e.at >= frozenAt,
-                                )?.at,
-                        );
-                        return times.every((at) => at !== undefined) ? Math.max(...(times as number[])) : undefined;
-                    },
+                    async () => events.fromEverySentinel("+switch-master", frozenAt),
                     { timeoutMs: 60_000, intervalMs: 20 },
                 );
+                const endedAt = Math.max(...switches);
                 await delay(frozenAfterFailoverMs);
                 const writesAgainMs = Object.fromEntries(
                     writers.map((writer) => [

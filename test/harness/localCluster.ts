@@ -95,6 +95,8 @@ export interface LocalCluster {
     withConnection<T>(name: string, run: (client: Redis) => Promise<T>, user?: string | null): Promise<T>;
     /** The master address ("ip:port") each Sentinel reports, undefined where one does not answer. */
     mastersSeenBySentinels(): Promise<(string | undefined)[]>;
+    /** The master every Sentinel names, once all answer with the same one and it is not `old` ("ip:port"). */
+    newMasterAgreed(old: string): Promise<string | undefined>;
     /** SIGSTOP, like `docker compose pause`. */
     freeze(name: string): void;
     /** SIGCONT, like `docker compose unpause`. */
@@ -428,6 +430,17 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         passwords: { ...passwords },
     });
 
+    const mastersSeenBySentinels = (): Promise<(string | undefined)[]> =>
+        Promise.all(
+            sentinelNodes.map((sentinel) =>
+                oneShot(sentinel.name, async (client) => {
+                    const reply = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", topology.masterName)) as
+                        string[] | null;
+                    return reply ? `${reply[0]}:${reply[1]}` : undefined;
+                }).catch(() => undefined),
+            ),
+        );
+
     return {
         settings,
         masterName: topology.masterName,
@@ -454,16 +467,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         },
         connect,
         withConnection: oneShot,
-        mastersSeenBySentinels: () =>
-            Promise.all(
-                sentinelNodes.map((sentinel) =>
-                    oneShot(sentinel.name, async (client) => {
-                        const reply = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", topology.masterName)) as
-                            string[] | null;
-                        return reply ? `${reply[0]}:${reply[1]}` : undefined;
-                    }).catch(() => undefined),
-                ),
-            ),
+        mastersSeenBySentinels,
+        newMasterAgreed: async (old) => {
+            const seen = await mastersSeenBySentinels();
+            return seen.every((master) => master !== undefined && master !== old && master === seen[0]) ? seen[0] : undefined;
+        },
         freeze: (name) => signal(name, "SIGSTOP"),
         thaw: (name) => signal(name, "SIGCONT"),
         logs: (name) => fs.readFileSync(node(name).logFile, "utf8"),

@@ -19,6 +19,11 @@ export interface SentinelEventRecorder {
     readonly events: readonly SentinelEvent[];
     /** The arrival time of the first event on `channel` at or after `since`, if any. */
     firstAt(channel: string, since?: number): number | undefined;
+    /**
+     * Per Sentinel (in the cluster's order), the arrival time of its first event on `channel` at or after `since`;
+     * undefined until every Sentinel has sent one.
+     */
+    fromEverySentinel(channel: string, since: number): number[] | undefined;
     stop(): void;
 }
 
@@ -37,6 +42,14 @@ export async function recordSentinelEvents(cluster: LocalCluster): Promise<Senti
     return {
         events,
         firstAt: (channel, since = 0) => events.find((event) => event.channel === channel && event.at >= since)?.at,
+        fromEverySentinel: (channel, since) => {
+            const times = cluster.sentinelNodes.map(
+                (sentinel) =>
+                    events.find((event) => event.sentinel === sentinel.name && event.channel === channel && event.at >= since)
+                        ?.at,
+            );
+            return times.every((at) => at !== undefined) ? (times as number[]) : undefined;
+        },
         stop: () => subscribers.forEach((subscriber) => subscriber.disconnect()),
     };
 }

@@ -75,11 +75,7 @@ describe("the examples ride through a failover on real processes", () => {
         try {
             newMaster = await pollUntil(
                 "every Sentinel to name a new master",
-                async () => {
-                    const seen = await cluster.mastersSeenBySentinels();
-                    const agreed = seen.every((master) => master !== undefined && master === seen[0]);
-                    return agreed && seen[0] !== `${oldMaster.ip}:${oldMaster.port}` ? seen[0] : undefined;
-                },
+                () => cluster.newMasterAgreed(`${oldMaster.ip}:${oldMaster.port}`),
                 { timeoutMs: 30_000 },
             );
             await pollUntil(

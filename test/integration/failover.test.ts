@@ -126,12 +126,7 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
         const oldAddress = `${oldMaster.ip}:${oldMaster.port}`;
         const agreed = await pollUntil(
             "every Sentinel to report the same new master",
-            async () => {
-                const seen = await cluster.mastersSeenBySentinels();
-                return seen.every((address) => address !== undefined && address !== oldAddress && address === seen[0])
-                    ? seen[0]
-                    : undefined;
-            },
+            () => cluster.newMasterAgreed(oldAddress),
             { timeoutMs: 40000, intervalMs: 50 },
         );
         timings.sentinelsAgree = Date.now() - freezeAt;
@@ -141,16 +136,7 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
         // then it reports the failover as in progress to clients that ask it (SENTINEL MASTER).
         const switches = await pollUntil(
             "+switch-master from every Sentinel",
-            async () => {
-                const times = cluster.sentinelNodes.map(
-                    (sentinel) =>
-                        sentinelEvents.events.find(
-                            (event) =>
-                                event.sentinel === sentinel.name && event.channel === "+switch-master" && event.at >= freezeAt,
-                        )?.at,
-                );
-                return times.every((at) => at !== undefined) ? (times as number[]) : undefined;
-            },
+            async () => sentinelEvents.fromEverySentinel("+switch-master", freezeAt),
             { timeoutMs: 40000, intervalMs: 50 },
         );
         timings.odown = (sentinelEvents.firstAt("+odown", freezeAt) ?? Number.NaN) - freezeAt;
