@@ -63,6 +63,20 @@ function followProgress(
     });
 }
 
+/** Builds `tag` from a context; the build's output is kept and shown only if it fails. */
+async function buildTagged(
+    docker: Docker,
+    tag: string,
+    context: Parameters<Docker["buildImage"]>[0],
+    options: Omit<Docker.ImageBuildOptions, "t"> = {},
+): Promise<void> {
+    const stream = await docker.buildImage(context, { ...options, t: tag, rm: true, forcerm: true });
+    const output: string[] = [];
+    await followProgress(docker, stream, (text) => output.push(text)).catch((error: Error) => {
+        throw new Error(`building ${tag} failed: ${error.message}\n${output.join("").slice(-3000)}`);
+    });
+}
+
 /**
  * Makes the base image unless the tag exists: debootstrap a minimal bookworm with redis-server, redis-sentinel and
  * redis-tools, then import the tree. Needs root and debootstrap; takes about a minute, once per machine.
@@ -116,14 +130,7 @@ export async function buildDeclaredImage(docker: Docker, image: DeclaredResource
             .join(" ")}`,
     );
     const started = Date.now();
-    const stream = await docker.buildImage(
-        { context, src: fs.readdirSync(context) },
-        { t: imageName, dockerfile, buildargs: build.args, rm: true, forcerm: true },
-    );
-    const output: string[] = [];
-    await followProgress(docker, stream, (text) => output.push(text)).catch((error: Error) => {
-        throw new Error(`building ${imageName} failed: ${error.message}\n${output.join("").slice(-3000)}`);
-    });
+    await buildTagged(docker, imageName, { context, src: fs.readdirSync(context) }, { dockerfile, buildargs: build.args });
     const { Id } = await docker.getImage(imageName).inspect();
     log(`built ${imageName} (${Id.slice(0, 19)}) in ${Date.now() - started} ms`);
     return Id;
@@ -143,11 +150,7 @@ export async function ensureNodeImage(docker: Docker): Promise<string> {
         { path: "Dockerfile", content: Buffer.from(dockerfile), mode: 0o644 },
         { path: "node", content: fs.readFileSync(process.execPath), mode: 0o755 },
     ]);
-    const stream = await docker.buildImage(context, { t: nodeImageTag, rm: true, forcerm: true });
-    const output: string[] = [];
-    await followProgress(docker, stream, (text) => output.push(text)).catch((error: Error) => {
-        throw new Error(`building ${nodeImageTag} failed: ${error.message}\n${output.join("").slice(-3000)}`);
-    });
+    await buildTagged(docker, nodeImageTag, context);
     log(`built ${nodeImageTag} with Node.js ${process.version}`);
     return nodeImageTag;
 }
