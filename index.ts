@@ -21,5 +21,7 @@ export const network = cluster.networkName;
 export const redisNodes = cluster.redisNodes;
 export const sentinelNodes = cluster.sentinelNodes;
 export const appUser = cluster.appUser;
+/** Where Prometheus scrapes each node's exporter (README, "Metrics"); empty unless metricsEnabled. */
+export const metricsTargets = cluster.metricsTargets;
 /** Secret: shown only with `pulumi stack output --show-secrets`. */
 export const passwords = cluster.passwords;

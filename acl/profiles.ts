@@ -4,7 +4,15 @@
  */
 
 /** The cluster's own users that log in with a password. */
-const systemPrincipals = ["admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel", "failover"] as const;
+const systemPrincipals = [
+    "admin",
+    "replication",
+    "sentinelredis",
+    "sentinelsentinel",
+    "clientsentinel",
+    "failover",
+    "metrics",
+] as const;
 
 /** Built-in user names; the application user may not take one of them. */
 export const builtinUsers = ["default", ...systemPrincipals] as const;
@@ -87,6 +95,32 @@ export const clientToSentinelCommands = [
 export const clientToSentinelChannels = ["&*"] as const;
 
 /**
+ * What the Prometheus exporter (Debian's prometheus-redis-exporter 1.45, run with `config-command -`) sends to a Redis
+ * node, read from the ACL LOG of real processes (test/integration/metrics.test.ts checks it). Left out on purpose:
+ * CONFIG GET (it returns masterauth, the replication password, in clear text), and SLOWLOG GET (it returns the
+ * arguments of slow commands: keys and values); without the latter the exporter only lacks
+ * redis_last_slow_execution_duration_seconds. Each scrape's refused SLOWLOG GET is one ACL LOG entry, counted.
+ */
+export const metricsToRedisCommands = ["+client|setname", "+info", "+latency|latest", "+slowlog|len"] as const;
+
+/** What the exporter sends to a Sentinel (it reads INFO, then each master's replicas, Sentinels and quorum check). */
+export const metricsToSentinelCommands = [
+    "+client|setname",
+    "+info",
+    "+sentinel|masters",
+    "+sentinel|slaves",
+    "+sentinel|sentinels",
+    "+sentinel|ckquorum",
+] as const;
+
+/** The exporter's user: read-only statistics, no keys, no channels, no configuration. */
+const metricsUser = (commands: readonly string[]): AclProfile => ({
+    principal: "metrics",
+    rules: ["-@all", ...commands],
+    purpose: "the Prometheus exporter reads statistics with it (metrics.enabled)",
+});
+
+/**
  * Module commands that administer or debug a module rather than read or write data, by the module's file name.
  * Before Redis 8 modules give their commands no ACL category, so `-@admin -@dangerous` does not reach them.
  * Names are those every build of the module that redis-stack ships registers (RediSearch 2.8/2.10 standalone,
@@ -152,6 +186,7 @@ export function redisAclProfiles(
             rules: ["-@all", "+auth", "+hello", "+ping", "+info", "+client|pause", "+client|unpause"],
             purpose: "a master that is being stopped pauses writes, and reads its offset, before it hands over",
         },
+        metrics: metricsUser(metricsToRedisCommands),
         [appUser.name]: {
             principal: "app",
             rules: [...appUser.rules.trim().split(/\s+/), ...moduleAdminDenials(modules)],
@@ -199,4 +234,5 @@ export const sentinelAclProfiles: Readonly<Record<string, AclProfile>> = {
         rules: ["-@all", "+auth", "+hello", "+ping", "+sentinel|failover"],
         purpose: "a Redis node that came back empty asks the Sentinels to promote a replica first",
     },
+    metrics: metricsUser(metricsToSentinelCommands),
 };

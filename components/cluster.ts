@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Principal } from "../acl";
-import { RenderedFile, renderRedisNode, renderSentinelNode } from "../render";
+import { exporterName, RenderedFile, renderExporter, renderRedisNode, renderSentinelNode } from "../render";
 import { NodeAddress, Settings } from "../settings/types";
 import { clusterPasswords } from "./credentials";
-import { buildImage } from "./image";
+import { buildExporterImage, buildImage } from "./image";
+import { MetricsExporter } from "./metricsExporter";
 import { RedisNetwork } from "./network";
 import { RedisNode } from "./redisNode";
 import { SentinelNode } from "./sentinelNode";
@@ -20,6 +21,15 @@ export interface RedisNodeOutput extends NodeAddress {
     readonly role: "master" | "replica";
 }
 
+/** Where Prometheus scrapes the exporter of one node (metricsEnabled). */
+export interface MetricsTarget {
+    /** The node the exporter watches. */
+    readonly node: string;
+    readonly kind: "redis" | "sentinel";
+    /** "ip:port" of the exporter's /metrics. */
+    readonly target: string;
+}
+
 /** The image, the network, every Redis node and every Sentinel, wired together. */
 export class RedisSentinelCluster extends pulumi.ComponentResource {
     public readonly masterName: string;
@@ -29,6 +39,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
     /** Every principal's password, secret. */
     public readonly passwords: pulumi.Output<Record<Principal, string>>;
     public readonly appUser: string;
+    /** The exporters' scrape targets; empty when metrics are off. */
+    public readonly metricsTargets: MetricsTarget[] = [];
 
     constructor(name: string, args: RedisSentinelClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("redis-sentinel:index:RedisSentinelCluster", name, {}, opts);
@@ -54,6 +66,27 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             files: pulumi.secret(this.passwords.apply(render)),
         });
 
+        // With metrics on, every node gets an exporter of its own, a child of the node that takes nothing from it.
+        const exporterImage = settings.metrics.enabled ? buildExporterImage(this, settings.metrics) : undefined;
+        const watch = (parent: RedisNode | SentinelNode, kind: "redis" | "sentinel", node: NodeAddress) => {
+            if (!exporterImage) {
+                return;
+            }
+            const exporter = new MetricsExporter(
+                exporterName(node.name),
+                {
+                    name: exporterName(node.name),
+                    ip: settings.metrics.exporters[node.name],
+                    port: settings.metrics.port,
+                    image: exporterImage.repoDigest,
+                    networkName: network.networkName,
+                    files: pulumi.secret(this.passwords.apply((plain) => renderExporter(settings, kind, node, plain))),
+                },
+                { parent },
+            );
+            this.metricsTargets.push({ node: node.name, kind, target: exporter.target });
+        };
+
         // One chain over every node: each container waits for the one declared before it, Redis nodes first. An
         // update that replaces every node replaces one container at a time, each healthy (a replica: synced) before
         // the next goes, so a master that hands over always has every Sentinel. `pulumi destroy` goes the other way:
@@ -65,6 +98,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                 { node, after: previous, ...nodeArgs((plain) => renderRedisNode(settings, node, plain)) },
                 { parent: this },
             );
+            watch(previous, "redis", node);
         }
         for (const node of topology.sentinelNodes) {
             previous = new SentinelNode(
@@ -72,6 +106,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                 { node, after: previous, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) },
                 { parent: this },
             );
+            watch(previous, "sentinel", node);
         }
 
         this.masterName = topology.masterName;
@@ -86,6 +121,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             sentinelNodes: this.sentinelNodes,
             passwords: this.passwords,
             appUser: this.appUser,
+            metricsTargets: this.metricsTargets,
         });
     }
 }

@@ -1,9 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ImageSettings } from "../settings/types";
+import { ImageSettings, MetricsSettings } from "../settings/types";
 
-/** The build context, relative to the project, so that state does not depend on where the project is checked out. */
+/** The build contexts, relative to the project, so that state does not depend on where the project is checked out. */
 export const imageContext = "./image";
+export const exporterImageContext = "./exporter-image";
 
 /** Build arguments of image/Dockerfile; the end-to-end tests build with the same ones. */
 export function imageBuildArgs(image: ImageSettings): Record<string, string> {
@@ -14,15 +15,27 @@ export function imageBuildArgs(image: ImageSettings): Record<string, string> {
     };
 }
 
-/** Builds the one image that every Redis node and Sentinel runs; local only, never pushed. */
-export function buildImage(parent: pulumi.Resource, image: ImageSettings): docker.Image {
+/** A local image built from one of the project's contexts; never pushed. */
+function localImage(
+    name: string,
+    parent: pulumi.Resource,
+    imageName: string,
+    context: string,
+    args: Record<string, string>,
+): docker.Image {
     return new docker.Image(
-        "redis-image",
-        {
-            imageName: image.imageName,
-            build: { context: imageContext, dockerfile: `${imageContext}/Dockerfile`, args: imageBuildArgs(image) },
-            skipPush: true,
-        },
+        name,
+        { imageName, build: { context, dockerfile: `${context}/Dockerfile`, args }, skipPush: true },
         { parent },
     );
+}
+
+/** Builds the one image that every Redis node and Sentinel runs. */
+export function buildImage(parent: pulumi.Resource, image: ImageSettings): docker.Image {
+    return localImage("redis-image", parent, image.imageName, imageContext, imageBuildArgs(image));
+}
+
+/** Builds the image of the Prometheus exporters (metricsEnabled) from Debian's prometheus-redis-exporter. */
+export function buildExporterImage(parent: pulumi.Resource, metrics: MetricsSettings): docker.Image {
+    return localImage("exporter-image", parent, metrics.imageName, exporterImageContext, { BASE_IMAGE: metrics.baseImage });
 }

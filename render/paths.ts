@@ -5,6 +5,8 @@ export const containerPaths = {
     aclFile: "/etc/redis/users.acl",
     sentinelConf: "/etc/redis/sentinel.conf",
     nodeEnv: "/etc/redis/node.env",
+    /** The exporter container's settings, password included (metricsEnabled). */
+    exporterEnv: "/etc/redis-exporter/exporter.env",
     /** The node's named volume: AOF, and the writable copies the servers rewrite. */
     dataDir: "/data",
     runtimeRedisConf: "/data/conf/redis.conf",

@@ -30,6 +30,7 @@ const templates = {
     usersAcl: loadTemplate("users.acl.hbs"),
     sentinelConf: loadTemplate("sentinel.conf.hbs"),
     nodeEnv: loadTemplate("node.env.hbs"),
+    exporterEnv: loadTemplate("exporter.env.hbs"),
 };
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -120,11 +121,37 @@ export function renderSentinelNode(settings: Settings, node: NodeAddress, passwo
     ];
 }
 
+/** The files of the exporter that watches `node` (a Redis node or a Sentinel): its settings, with the metrics user's password. */
+export function renderExporter(
+    settings: Settings,
+    kind: "redis" | "sentinel",
+    node: NodeAddress,
+    passwords: Passwords,
+): RenderedFile[] {
+    const content = templates.exporterEnv({
+        ...node,
+        kind,
+        user: "metrics",
+        password: passwords.metrics,
+        metricsPort: settings.metrics.port,
+    });
+    return [{ path: containerPaths.exporterEnv, content }];
+}
+
+/** The exporter container of a node, by convention "<node>-exporter". */
+export const exporterName = (node: string) => `${node}-exporter`;
+
 /** Every container's files, keyed by container name: what the program uploads and `npm run render` writes. */
 export function renderCluster(settings: Settings, passwords: Passwords): Record<string, RenderedFile[]> {
     const { redisNodes, sentinelNodes } = settings.topology;
+    const exporters = (kind: "redis" | "sentinel", nodes: readonly NodeAddress[]) =>
+        settings.metrics.enabled
+            ? nodes.map((node) => [exporterName(node.name), renderExporter(settings, kind, node, passwords)] as const)
+            : [];
     return Object.fromEntries([
         ...redisNodes.map((node) => [node.name, renderRedisNode(settings, node, passwords)] as const),
         ...sentinelNodes.map((node) => [node.name, renderSentinelNode(settings, node, passwords)] as const),
+        ...exporters("redis", redisNodes),
+        ...exporters("sentinel", sentinelNodes),
     ]);
 }

@@ -1,7 +1,15 @@
 import { builtinUsers, Principal, principals } from "../acl";
 import { ConfigReader, readRawSettings } from "./raw";
-import { ImageSettings, RedisSource, Settings } from "./types";
-import { parseNodeList, validateAppUser, validateImage, validatePassword, validateTopology } from "./validate";
+import { ImageSettings, MetricsSettings, RedisSource, Settings } from "./types";
+import {
+    parseExporterList,
+    parseNodeList,
+    validateAppUser,
+    validateImage,
+    validateMetrics,
+    validatePassword,
+    validateTopology,
+} from "./validate";
 
 /** Stack config key of each principal's password. */
 export const passwordKey = (principal: Principal) => `${principal}Password`;
@@ -11,6 +19,7 @@ export function loadSettings(read: ConfigReader): Settings {
     const raw = readRawSettings(read);
     const text = (key: string) => raw[key] as string;
     const number = (key: string) => raw[key] as number;
+    const flag = (key: string) => raw[key] as boolean;
     const list = (key: string) => raw[key] as string[];
 
     const topology = {
@@ -40,7 +49,18 @@ export function loadSettings(read: ConfigReader): Settings {
 
     const appUser = { name: text("appUser"), rules: text("appUserRules") };
     validateAppUser(appUser, builtinUsers);
-    return { topology, image, appUser };
+
+    const enabled = flag("metricsEnabled");
+    const metrics: MetricsSettings = {
+        enabled,
+        port: number("metricsPort"),
+        imageName: text("metricsImageName"),
+        baseImage: text("metricsBaseImage"),
+        // The list is checked only when it is used: a stack without metrics need not keep it in step with its nodes.
+        exporters: enabled ? parseExporterList("metricsExporters", list("metricsExporters")) : {},
+    };
+    validateMetrics(metrics, topology);
+    return { topology, image, appUser, metrics };
 }
 
 /** Passwords the stack sets itself; the rest are generated. Each is validated without ever printing it. */

@@ -40,8 +40,19 @@ export interface AppUser {
     readonly rules: string;
 }
 
+/** The Prometheus exporters: one container per Redis node and per Sentinel, each at its own address. */
+export interface MetricsSettings {
+    readonly enabled: boolean;
+    readonly port: number;
+    readonly imageName: string;
+    readonly baseImage: string;
+    /** The exporter's address, by the name of the node it watches; empty when metrics are off. */
+    readonly exporters: Readonly<Record<string, string>>;
+}
+
 export interface Settings {
     readonly topology: Topology;
     readonly image: ImageSettings;
     readonly appUser: AppUser;
+    readonly metrics: MetricsSettings;
 }

@@ -1,6 +1,6 @@
 import * as ipaddr from "ipaddr.js";
 import { ruleReachesSentinelChannels, sentinelChannelPrefix } from "../acl/channels";
-import { ImageSettings, NodeAddress, RedisSource, Topology, AppUser } from "./types";
+import { ImageSettings, MetricsSettings, NodeAddress, RedisSource, Topology, AppUser } from "./types";
 
 /** Module paths that each Redis source ships; a module outside its list cannot load. */
 export const modulesBySource: Readonly<Record<RedisSource, readonly string[]>> = {
@@ -51,6 +51,20 @@ export function parseNodeList(key: string, entries: readonly string[]): NodeAddr
     });
 }
 
+/** Checks that `ip` is a host address of `subnet` (a valid CIDR); the error names the setting and the value. */
+function checkHostAddress(subnet: string, key: string, ip: string, what: string): void {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) {
+        throw new Error(`\`${key}\` ${what} ${show(ip)} is not an IPv4 address`);
+    }
+    if (!ipaddr.IPv4.parse(ip).match(ipaddr.IPv4.parseCIDR(subnet))) {
+        throw new Error(`\`${key}\` ${what} ${show(ip)} is outside the subnet ${subnet}`);
+    }
+    const ends = [ipaddr.IPv4.networkAddressFromCIDR(subnet), ipaddr.IPv4.broadcastAddressFromCIDR(subnet)];
+    if (ends.some((end) => end.toString() === ip)) {
+        throw new Error(`\`${key}\` ${what} ${show(ip)} is the network or broadcast address of ${subnet}`);
+    }
+}
+
 function checkInteger(key: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
     if (!Number.isInteger(value) || value < min || value > max) {
         const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
@@ -69,25 +83,13 @@ export function validateTopology(topology: Topology): void {
     }
     const range = ipaddr.IPv4.parseCIDR(subnet);
     const network = ipaddr.IPv4.networkAddressFromCIDR(subnet);
-    const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(subnet);
     if (network.toString() !== range[0].toString()) {
         throw new Error(`\`subnet\` ${show(subnet)} has host bits set; its network address is ${network}`);
     }
     if (range[1] > 30) {
         throw new Error(`\`subnet\` ${show(subnet)} is too small: it needs room for a gateway and every node`);
     }
-    const usable = (key: string, ip: string, what: string) => {
-        if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) {
-            throw new Error(`\`${key}\` ${what} ${show(ip)} is not an IPv4 address`);
-        }
-        const address = ipaddr.IPv4.parse(ip);
-        if (!address.match(range)) {
-            throw new Error(`\`${key}\` ${what} ${show(ip)} is outside the subnet ${subnet}`);
-        }
-        if (ip === network.toString() || ip === broadcast.toString()) {
-            throw new Error(`\`${key}\` ${what} ${show(ip)} is the network or broadcast address of ${subnet}`);
-        }
-    };
+    const usable = (key: string, ip: string, what: string) => checkHostAddress(subnet, key, ip, what);
     usable("gateway", gateway, "address");
 
     if (topology.redisNodes.length < 1) {
@@ -137,14 +139,19 @@ export function validateTopology(topology: Topology): void {
     }
 }
 
+/** Checks the name of an image the program builds, and the base image it builds from. */
+function checkImageNames(nameKey: string, name: string, baseKey: string, base: string, example: string): void {
+    if (!/^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/.test(name)) {
+        throw new Error(`\`${nameKey}\` ${show(name)} is not a valid image reference such as "${example}"`);
+    }
+    if (base.trim() === "" || /\s/.test(base)) {
+        throw new Error(`\`${baseKey}\` ${show(base)} is not an image reference`);
+    }
+}
+
 /** Checks the image build settings and that every module is shipped by the chosen Redis source. */
 export function validateImage(image: ImageSettings): void {
-    if (!/^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/.test(image.imageName)) {
-        throw new Error(`\`imageName\` ${show(image.imageName)} is not a valid image reference such as "redis-ubuntu:7.4.0"`);
-    }
-    if (image.baseImage.trim() === "" || /\s/.test(image.baseImage)) {
-        throw new Error(`\`baseImage\` ${show(image.baseImage)} is not an image reference`);
-    }
+    checkImageNames("imageName", image.imageName, "baseImage", image.baseImage, "redis-ubuntu:7.4.0");
     const known = modulesBySource[image.redisSource];
     if (!known) {
         throw new Error(
@@ -169,6 +176,58 @@ export function validateImage(image: ImageSettings): void {
             throw new Error(`\`modules\` entry ${show(module)} is listed twice`);
         }
         seen.add(module);
+    }
+}
+
+/** Parses "node=ip" entries of `metricsExporters` into the exporter's address by node name. */
+export function parseExporterList(key: string, entries: readonly string[]): Record<string, string> {
+    const exporters: Record<string, string> = {};
+    for (const entry of entries) {
+        const match = /^([^=\s]+)=([^=\s]+)$/.exec(entry);
+        if (!match) {
+            throw new Error(`\`${key}\` entry ${show(entry)} is not of the form "node=ip"`);
+        }
+        const [, node, ip] = match;
+        if (node in exporters) {
+            throw new Error(`\`${key}\` names node ${show(node)} twice`);
+        }
+        exporters[node] = ip;
+    }
+    return exporters;
+}
+
+/**
+ * Checks the exporters' port and image, and, when metrics are on, that every node has exactly one exporter at a free
+ * host address of the subnet.
+ */
+export function validateMetrics(metrics: MetricsSettings, topology: Topology): void {
+    checkInteger("metricsPort", metrics.port, 1, 65535);
+    checkImageNames("metricsImageName", metrics.imageName, "metricsBaseImage", metrics.baseImage, "redis-exporter:1.45.0");
+    if (!metrics.enabled) {
+        return;
+    }
+    const key = "metricsExporters";
+    const nodes = [...topology.redisNodes, ...topology.sentinelNodes];
+    const owners = new Map<string, string>([[topology.gateway, "the gateway"]]);
+    for (const node of nodes) {
+        owners.set(node.ip, `node ${node.name}`);
+    }
+    for (const [name, ip] of Object.entries(metrics.exporters)) {
+        if (!nodes.some((node) => node.name === name)) {
+            throw new Error(
+                `\`${key}\` entry ${show(`${name}=${ip}`)} names no node; the nodes are ${nodes.map((node) => node.name).join(", ")}`,
+            );
+        }
+        checkHostAddress(topology.subnet, key, ip, `entry ${name}: address`);
+        const owner = owners.get(ip);
+        if (owner) {
+            throw new Error(`\`${key}\` entry ${name}: address ${show(ip)} is already used by ${owner}`);
+        }
+        owners.set(ip, `the exporter of ${name}`);
+    }
+    const missing = nodes.filter((node) => !(node.name in metrics.exporters)).map((node) => node.name);
+    if (missing.length > 0) {
+        throw new Error(`\`${key}\` has no address for ${missing.join(", ")}; with metricsEnabled every node needs one`);
     }
 }
 

@@ -52,7 +52,7 @@ describe("the program with default settings", () => {
                 .map((r) => r.name)
                 .sort(),
         ).toEqual(
-            ["admin", "app", "clientsentinel", "failover", "replication", "sentinelredis", "sentinelsentinel"].map(
+            ["admin", "app", "clientsentinel", "failover", "metrics", "replication", "sentinelredis", "sentinelsentinel"].map(
                 (p) => `${p}-password`,
             ),
         );
@@ -196,12 +196,103 @@ describe("the program with default settings", () => {
             sentinelNames.map((name, i) => ({ name, ip: `192.168.55.2${i}`, port: 26379 })),
         );
         expect([...run.secretOutputs]).toEqual(["passwords"]);
+        expect(run.outputs.metricsTargets).toEqual([]);
         const passwords = run.outputs.passwords as Record<string, string>;
         expect(Object.keys(passwords).sort()).toEqual([...principals].sort());
         for (const password of Object.values(passwords)) {
             expect(password).toMatch(/^[A-Za-z0-9_-]{40}$/);
         }
         expect(await pulumi.isSecret(run.exports.passwords as pulumi.Output<unknown>)).toBe(true);
+    });
+});
+
+describe("the program with metrics on", () => {
+    let plain: ProgramRun;
+    let run: ProgramRun;
+    const exporterNames = [...redisNames, ...sentinelNames].map((name) => `${name}-exporter`);
+    beforeAll(async () => {
+        plain = await runProgram({}, loadIndex);
+        // The same generated passwords, as the engine keeps them in its state from one `up` to the next.
+        run = await runProgram({ metricsEnabled: "true", metricsPort: "9200" }, loadIndex, [], {}, plain);
+    });
+
+    it("builds the exporter image from Debian's package, never pushed", () => {
+        expect(run.one("docker:index/image:Image", "exporter-image").inputs).toEqual({
+            imageName: "redis-exporter:1.45.0",
+            build: {
+                context: "./exporter-image",
+                dockerfile: "./exporter-image/Dockerfile",
+                args: { BASE_IMAGE: "debian:bookworm" },
+            },
+            skipPush: true,
+            buildOnPreview: false,
+        });
+        expect(plain.byType("docker:index/image:Image").map((image) => image.name)).toEqual(["redis-image"]);
+    });
+
+    it("runs one exporter per node, at its own address, as a child of the node it watches", () => {
+        const exporters = run.byType(container).filter((c) => c.name.endsWith("-exporter"));
+        expect(exporters.map((c) => [c.name, c.inputs.networksAdvanced[0].ipv4Address])).toEqual(
+            exporterNames.map((name, i) => [name, `192.168.55.${40 + i}`]),
+        );
+        for (const exporter of exporters) {
+            expect(exporter.inputs).toMatchObject({
+                image: mockImageId("redis-exporter:1.45.0"),
+                restart: "unless-stopped",
+                wait: true,
+            });
+            expect([...exporter.secretInputs]).toEqual(["uploads"]);
+        }
+        // The mock engine's URN names the immediate parent's type: each exporter component is the child of its node.
+        expect(
+            run.byType("redis-sentinel:index:MetricsExporter").map((c) => c.urn.replace(/.*::redis-sentinel:index:/, "")),
+        ).toEqual([
+            ...redisNames.map((name) => `RedisNode$redis-sentinel:index:MetricsExporter::${name}-exporter`),
+            ...sentinelNames.map((name) => `SentinelNode$redis-sentinel:index:MetricsExporter::${name}-exporter`),
+        ]);
+        expect(plain.byType(container).map((c) => c.name)).toEqual([...redisNames, ...sentinelNames]);
+    });
+
+    it("logs each exporter in as the metrics user to its own node, with CONFIG GET off", () => {
+        const passwords = run.outputs.passwords as Record<string, string>;
+        const env = (name: string) => run.one(container, name).inputs.uploads[0];
+        expect(env("redis2-exporter").file).toBe("/etc/redis-exporter/exporter.env");
+        const lines = (name: string) =>
+            env(name)
+                .content.split("\n")
+                .filter((line: string) => /^[A-Z]/.test(line));
+        expect(lines("redis2-exporter")).toEqual([
+            "REDIS_ADDR=redis://192.168.55.11:6380",
+            "REDIS_USER=metrics",
+            `REDIS_PASSWORD=${passwords.metrics}`,
+            "REDIS_EXPORTER_WEB_LISTEN_ADDRESS=:9200",
+            "REDIS_EXPORTER_CONFIG_COMMAND=-",
+        ]);
+        expect(lines("sentinel3-exporter")[0]).toBe("REDIS_ADDR=redis://192.168.55.22:26379");
+    });
+
+    it("touches no node: the nodes' containers are declared exactly as without metrics, and no exporter depends on one", () => {
+        for (const name of [...redisNames, ...sentinelNames]) {
+            expect(run.one(container, name).inputs).toEqual(plain.one(container, name).inputs);
+        }
+        const nodeUrns = new Set(
+            run
+                .byType(container)
+                .filter((c) => !c.name.endsWith("-exporter"))
+                .map((c) => c.urn),
+        );
+        for (const name of exporterNames) {
+            const exporter = run.one(container, name);
+            expect(exporter.dependencies.filter((urn) => nodeUrns.has(urn))).toEqual([]);
+        }
+    });
+
+    it("exports the scrape targets, not secret", () => {
+        expect(run.outputs.metricsTargets).toEqual([
+            ...redisNames.map((node, i) => ({ node, kind: "redis", target: `192.168.55.${40 + i}:9200` })),
+            ...sentinelNames.map((node, i) => ({ node, kind: "sentinel", target: `192.168.55.${43 + i}:9200` })),
+        ]);
+        expect([...run.secretOutputs]).toEqual(["passwords"]);
     });
 });
 

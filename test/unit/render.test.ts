@@ -32,6 +32,7 @@ describe("the Redis ACL file", () => {
             `user replication on ${hash("replication")} -@all +psync +replconf +ping +info`,
             `user sentinelredis on ${hash("sentinelredis")} -@all &__sentinel__:hello +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill`,
             `user failover on ${hash("failover")} -@all +auth +hello +ping +info +client|pause +client|unpause`,
+            `user metrics on ${hash("metrics")} -@all +client|setname +info +latency|latest +slowlog|len`,
             `user app on ${hash("app")} ~* &app:* +@all -@admin -@dangerous +info +role ${moduleDenials}`,
         ]);
     });
@@ -134,6 +135,7 @@ describe("sentinel.conf", () => {
             `user sentinelsentinel on ${hash("sentinelsentinel")} &* +@all`,
             `user clientsentinel on ${hash("clientsentinel")} -@all &* +auth +client|getname +client|id +client|setname +command +hello +ping +role +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|myid +sentinel|replicas +sentinel|slaves +sentinel|sentinels +subscribe +psubscribe +client|setinfo`,
             `user failover on ${hash("failover")} -@all +auth +hello +ping +sentinel|failover`,
+            `user metrics on ${hash("metrics")} -@all +client|setname +info +sentinel|masters +sentinel|slaves +sentinel|sentinels +sentinel|ckquorum`,
         ]);
     });
 

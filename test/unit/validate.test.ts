@@ -260,6 +260,41 @@ describe("loadSettings and loadPasswordOverrides", () => {
         expect(() => load(values)).toThrow(message);
     });
 
+    it("reads the exporters' addresses only when metrics are on", () => {
+        expect(load({}).metrics).toMatchObject({ enabled: false, port: 9121, exporters: {} });
+        // A stack without metrics may resize its cluster without touching the exporters' list.
+        expect(() => load({ redisNodes: JSON.stringify(["a=192.168.55.10:7000"]), minReplicasToWrite: "0" })).not.toThrow();
+        expect(load({ metricsEnabled: "true" }).metrics.exporters).toEqual({
+            redis1: "192.168.55.40",
+            redis2: "192.168.55.41",
+            redis3: "192.168.55.42",
+            sentinel1: "192.168.55.43",
+            sentinel2: "192.168.55.44",
+            sentinel3: "192.168.55.45",
+        });
+    });
+
+    const exporters = (...entries: string[]) => ({ metricsEnabled: "true", metricsExporters: JSON.stringify(entries) });
+    const others = ["redis2", "redis3", "sentinel1", "sentinel2", "sentinel3"].map((node, i) => `${node}=192.168.55.${41 + i}`);
+    it.each([
+        [{ metricsEnabled: "yes" }, '`metricsEnabled` must be true or false, got "yes"'],
+        [{ metricsPort: "70000" }, "`metricsPort` must be an integer between 1 and 65535, got 70000"],
+        [{ metricsImageName: "Exporter" }, '`metricsImageName` "Exporter" is not a valid image reference'],
+        [exporters("redis1"), '`metricsExporters` entry "redis1" is not of the form "node=ip"'],
+        [exporters("redis1=192.168.55.40", "redis1=192.168.55.46"), '`metricsExporters` names node "redis1" twice'],
+        [exporters("redis9=192.168.55.40", ...others), '`metricsExporters` entry "redis9=192.168.55.40" names no node'],
+        [exporters("redis1=10.0.0.4", ...others), '`metricsExporters` entry redis1: address "10.0.0.4" is outside the subnet'],
+        [
+            exporters("redis1=192.168.55.10", ...others),
+            '`metricsExporters` entry redis1: address "192.168.55.10" is already used by node redis1',
+        ],
+        [exporters("redis1=192.168.55.1", ...others), 'address "192.168.55.1" is already used by the gateway'],
+        [exporters("redis1=192.168.55.41", ...others), 'address "192.168.55.41" is already used by the exporter of redis1'],
+        [exporters(...others), "`metricsExporters` has no address for redis1; with metricsEnabled every node needs one"],
+    ])("rejects the metrics settings %p", (values, message) => {
+        expect(() => load(values)).toThrow(message);
+    });
+
     it("takes passwords the stack sets, validates them and leaves the rest to be generated", () => {
         const overrides = loadPasswordOverrides(
             overridingReader({ adminPassword: "Admin-password-0123456789", appPassword: "" }),
