@@ -9,6 +9,10 @@
  * Sentinels for the current master) gives the rendered role at a first start, so it is not needed here; nor are the
  * known-replica lines it adds for a Sentinel, since the harness starts its Sentinels after replication is up.
  * The servers run as the `redis` user when the tests run as root, as the entrypoint does with setpriv.
+ *
+ * An exporter (metrics) gets its rendered exporter.env as its environment, as the exporter image's entrypoint gives
+ * it, except that it listens on its own loopback address and a free port rather than on every address at
+ * `metricsPort`, because host processes share one network namespace.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -112,4 +116,22 @@ export function prepareRuntimeFiles(files: readonly RenderedFile[], dirs: HostNo
         }
     }
     return serverConf;
+}
+
+/** The exporter's program, from Debian's prometheus-redis-exporter package (as in exporter-image/Dockerfile). */
+export const exporterCommand = "prometheus-redis-exporter";
+
+/** The environment the exporter image's entrypoint gives the exporter: the rendered exporter.env, but listening at `listen`. */
+export function exporterEnvironment(files: readonly RenderedFile[] | undefined, listen: string): NodeJS.ProcessEnv {
+    const file = files?.find((candidate) => candidate.path === containerPaths.exporterEnv);
+    if (!file) {
+        throw new Error("hostAdaptation: no exporter.env was rendered (is metricsEnabled set?)");
+    }
+    const settings = Object.fromEntries(
+        file.content
+            .split("\n")
+            .filter((line) => /^[A-Z_]+=/.test(line))
+            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    return { PATH: process.env.PATH, ...settings, REDIS_EXPORTER_WEB_LISTEN_ADDRESS: listen };
 }

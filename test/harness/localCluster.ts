@@ -23,9 +23,9 @@ import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import { Principal } from "../../acl";
-import { completePasswords, Passwords, renderCluster } from "../../render";
+import { completePasswords, exporterName, Passwords, renderCluster } from "../../render";
 import { loadSettings, overridingReader, Settings } from "../../settings";
-import { hostNodeDirs, prepareRuntimeFiles, serverAccount } from "./hostAdaptation";
+import { exporterCommand, exporterEnvironment, hostNodeDirs, prepareRuntimeFiles, serverAccount } from "./hostAdaptation";
 import { ClusterDescription } from "../../tools/lib/cluster";
 import { pollUntil, withTimeout } from "../../tools/lib/poll";
 
@@ -51,6 +51,21 @@ export interface LocalClusterOptions {
     readonly readyTimeoutMs?: number;
     /** Keep the temporary directory after stop() (its files hold passwords). Default false. */
     readonly keepFiles?: boolean;
+    /**
+     * Run a real Prometheus exporter (`prometheus-redis-exporter`) for every node, with the program's rendered
+     * exporter.env (metricsEnabled), once the cluster is ready. Default false.
+     */
+    readonly metrics?: boolean;
+}
+
+/** One running exporter (LocalClusterOptions.metrics). */
+export interface LocalExporter {
+    /** The node it watches. */
+    readonly node: string;
+    readonly kind: NodeKind;
+    /** Where it serves its metrics, "http://ip:port/metrics". */
+    readonly url: string;
+    readonly logFile: string;
 }
 
 /** One running server. */
@@ -79,6 +94,8 @@ export interface LocalCluster {
     readonly sentinelNodes: readonly LocalNode[];
     /** Every node: the Redis nodes, then the Sentinels. */
     readonly nodes: readonly LocalNode[];
+    /** The exporters, one per node in the order of `nodes`; empty unless started with `metrics`. */
+    readonly exporters: readonly LocalExporter[];
     /** The temporary directory holding every node's files. */
     readonly workDir: string;
     node(name: string): LocalNode;
@@ -113,6 +130,8 @@ export interface LocalCluster {
 
 const redisBase = 10;
 const sentinelBase = 60;
+/** Exporters sit 100 addresses above their node. */
+const exporterOffset = 100;
 const maxNodesPerKind = 40;
 
 /** Every child this module started and has not yet seen exit, so that exit hooks can kill them. */
@@ -207,12 +226,26 @@ async function renderLoopbackCluster(options: LocalClusterOptions) {
         redisNodes: JSON.stringify(await entries("redis", redisBase, redisCount)),
         sentinelNodes: JSON.stringify(await entries("sentinel", sentinelBase, sentinelCount)),
     };
+    const exporterAddresses = (list: string) =>
+        (JSON.parse(list) as string[]).map((entry) => {
+            const [, name, last] = /^([^=]+)=127\.0\.0\.(\d+):/.exec(entry)!;
+            return `${name}=127.0.0.${Number(last) + exporterOffset}`;
+        });
+    const metrics: Record<string, string> = options.metrics
+        ? {
+              metricsEnabled: "true",
+              metricsExporters: JSON.stringify([
+                  ...exporterAddresses(topology.redisNodes),
+                  ...exporterAddresses(topology.sentinelNodes),
+              ]),
+          }
+        : {};
     const shorthands = Object.fromEntries(
         (["downAfterMilliseconds", "failoverTimeout", "quorum"] as const)
             .filter((key) => options[key] !== undefined)
             .map((key) => [key, String(options[key])]),
     );
-    const settings = loadSettings(overridingReader({ ...options.settings, ...shorthands, ...topology }));
+    const settings = loadSettings(overridingReader({ ...options.settings, ...shorthands, ...topology, ...metrics }));
     const passwords = completePasswords(options.passwords ?? {});
     return { settings, passwords, files: renderCluster(settings, passwords) };
 }
@@ -225,6 +258,7 @@ function userPasswords(settings: Settings, passwords: Passwords): Record<string,
         sentinelsentinel: passwords.sentinelsentinel,
         clientsentinel: passwords.clientsentinel,
         failover: passwords.failover,
+        metrics: passwords.metrics,
         [settings.appUser.name]: passwords.app,
     };
 }
@@ -247,20 +281,16 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     const clients = new Set<Redis>();
     const nodes = new Map<string, LocalNode>();
 
-    const startNode = (name: string, kind: NodeKind, ip: string, port: number): LocalNode => {
-        const nodeDir = path.join(workDir, name);
-        const dirs = hostNodeDirs(nodeDir);
-        fs.mkdirSync(dirs.dataDir, { recursive: true });
-        const runtimeConf = prepareRuntimeFiles(files[name], dirs, runAs);
-        const logFile = path.join(nodeDir, "server.log");
+    /** Starts one child with its output in `logFile`; it is stopped by stop() and killed when Node exits. */
+    const spawnChild = (
+        name: string,
+        command: string,
+        args: string[],
+        logFile: string,
+        extra: { cwd?: string; env?: NodeJS.ProcessEnv },
+    ) => {
         const log = fs.openSync(logFile, "a", 0o600);
-        const command = kind === "redis" ? "redis-server" : "redis-sentinel";
-        const child = spawn(command, [runtimeConf], {
-            cwd: dirs.dataDir,
-            stdio: ["ignore", log, log],
-            uid: runAs?.uid,
-            gid: runAs?.gid,
-        });
+        const child = spawn(command, args, { ...extra, stdio: ["ignore", log, log], uid: runAs?.uid, gid: runAs?.gid });
         fs.closeSync(log);
         liveChildren.add(child);
         child.once("exit", () => liveChildren.delete(child));
@@ -269,9 +299,44 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
             throw new Error(`could not start ${command} for ${name}`);
         }
         children.set(name, child);
-        const node: LocalNode = { name, kind, ip, port, pid: child.pid, runtimeConf, logFile };
+        return child.pid;
+    };
+
+    const startNode = (name: string, kind: NodeKind, ip: string, port: number): LocalNode => {
+        const nodeDir = path.join(workDir, name);
+        const dirs = hostNodeDirs(nodeDir);
+        fs.mkdirSync(dirs.dataDir, { recursive: true });
+        const runtimeConf = prepareRuntimeFiles(files[name], dirs, runAs);
+        const logFile = path.join(nodeDir, "server.log");
+        const command = kind === "redis" ? "redis-server" : "redis-sentinel";
+        const pid = spawnChild(name, command, [runtimeConf], logFile, { cwd: dirs.dataDir });
+        const node: LocalNode = { name, kind, ip, port, pid, runtimeConf, logFile };
         nodes.set(name, node);
         return node;
+    };
+
+    const exporters: LocalExporter[] = [];
+    const startExporter = async (watched: LocalNode): Promise<LocalExporter> => {
+        const name = exporterName(watched.name);
+        const ip = settings.metrics.exporters[watched.name];
+        const listen = `${ip}:${await freePort(ip, new Set())}`;
+        const logFile = path.join(workDir, watched.name, "exporter.log");
+        const pid = spawnChild(name, exporterCommand, [], logFile, { env: exporterEnvironment(files[name], listen) });
+        const exporter: LocalExporter = { node: watched.name, kind: watched.kind, url: `http://${listen}/metrics`, logFile };
+        await pollUntil(
+            `${name} to serve`,
+            async () =>
+                (await fetch(`http://${listen}/health`)
+                    .then((reply) => reply.text())
+                    .catch(() => "")) === "ok"
+                    ? true
+                    : undefined,
+            { timeoutMs: 10_000, intervalMs: 100 },
+        ).catch((error: Error) => {
+            throw new Error(`${error.message} (pid ${pid}); its log:\n${fs.readFileSync(logFile, "utf8").slice(-2000)}`);
+        });
+        exporters.push(exporter);
+        return exporter;
     };
 
     const node = (name: string) => {
@@ -399,6 +464,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
                 }),
             );
         }
+        if (options.metrics) {
+            for (const address of [...topology.redisNodes, ...topology.sentinelNodes]) {
+                await startExporter(node(address.name));
+            }
+        }
     } catch (error) {
         const exited = [...children.entries()].filter(([, child]) => child.exitCode !== null).map(([name]) => name);
         await stop();
@@ -449,6 +519,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         redisNodes,
         sentinelNodes,
         nodes: [...redisNodes, ...sentinelNodes],
+        exporters,
         workDir,
         node,
         nodeAt: (address) => {

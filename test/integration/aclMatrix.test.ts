@@ -64,6 +64,9 @@ const sampleInvocation: Readonly<Record<string, readonly string[]>> = {
     "+psubscribe": ["PSUBSCRIBE", "*"],
     "+unsubscribe": ["UNSUBSCRIBE"],
     "+punsubscribe": ["PUNSUBSCRIBE"],
+    "+latency|latest": ["LATENCY", "LATEST"],
+    "+slowlog|len": ["SLOWLOG", "LEN"],
+    "+sentinel|ckquorum": ["SENTINEL", "CKQUORUM", masterName],
 };
 
 /** Rules that change the cluster when they run: their grant is checked with ACL DRYRUN instead. */
@@ -138,13 +141,17 @@ const probes: Probe[] = [
         "redis",
         null,
         "ok",
-        ...["admin", "replication", "sentinelredis", "failover", appUser].map((user) => ["AUTH", user, password(user)]),
+        ...["admin", "replication", "sentinelredis", "failover", "metrics", appUser].map((user) => [
+            "AUTH",
+            user,
+            password(user),
+        ]),
     ),
     ...run(
         "sentinel",
         null,
         "ok",
-        ...["admin", "sentinelsentinel", "clientsentinel", "failover"].map((user) => ["AUTH", user, password(user)]),
+        ...["admin", "sentinelsentinel", "clientsentinel", "failover", "metrics"].map((user) => ["AUTH", user, password(user)]),
     ),
 
     // admin: everything, everywhere.
@@ -229,6 +236,29 @@ const probes: Probe[] = [
     ...run("sentinel", "failover", "noperm", ["SUBSCRIBE", "+switch-master"], ["INFO"], ["ACL", "WHOAMI"]),
     ...dryrun("sentinel", "failover", "noperm", ["SENTINEL", "REMOVE", masterName], ["SHUTDOWN"]),
 
+    // metrics on Redis: statistics only. Not CONFIG GET, which returns masterauth, nor SLOWLOG GET, which returns the
+    // arguments (keys, values) of slow commands; no keys, no channels, nothing that changes the node.
+    ...granted("redis", "metrics", redisProfiles.metrics.rules),
+    ...run(
+        "redis",
+        "metrics",
+        "noperm",
+        ["CONFIG", "GET", "masterauth"],
+        ["SLOWLOG", "GET", "1"],
+        ["GET", "k"],
+        ["SET", "k", "v"],
+    ),
+    ...run("redis", "metrics", "noperm", ["KEYS", "*"], ["SCAN", "0"], ["CLIENT", "LIST"], ["SUBSCRIBE", "__sentinel__:hello"]),
+    ...run("redis", "metrics", "noperm", ["MONITOR"], ["ACL", "LIST"], ["LATENCY", "RESET"], ["SLOWLOG", "RESET"]),
+    ...dryrun("redis", "metrics", "noperm", ["REPLICAOF", "NO", "ONE"], ["CLIENT", "KILL", "TYPE", "normal"], ["SHUTDOWN"]),
+
+    // metrics on a Sentinel: what the exporter reads about the masters, and no failover, no configuration.
+    ...granted("sentinel", "metrics", sentinelAclProfiles.metrics.rules),
+    ...run("sentinel", "metrics", "noperm", ["SENTINEL", "FAILOVER", masterName], ["SENTINEL", "CONFIG", "GET", "*"]),
+    ...run("sentinel", "metrics", "noperm", ["SENTINEL", "SET", masterName, "quorum", "1"], ["SENTINEL", "RESET", "*"]),
+    ...run("sentinel", "metrics", "noperm", ["SUBSCRIBE", "+switch-master"], ["ACL", "LIST"], ["CLIENT", "LIST"]),
+    ...dryrun("sentinel", "metrics", "noperm", ["PUBLISH", "__sentinel__:hello", "x"], ["SHUTDOWN"]),
+
     // sentinelsentinel: full rights on Sentinels.
     ...run("sentinel", "sentinelsentinel", "ok", ["PING"], ["SENTINEL", "MASTERS"], ["SENTINEL", "MYID"], ["ACL", "WHOAMI"]),
     ...dryrun("sentinel", "sentinelsentinel", "ok", ["PUBLISH", "__sentinel__:hello", "probe"]),
@@ -288,7 +318,16 @@ describe("ACL matrix on real Redis and Sentinel processes", () => {
 
     test("the matrix is large enough and covers every principal on both kinds of instance", () => {
         expect(probes.length).toBeGreaterThanOrEqual(40);
-        for (const user of ["admin", "replication", "sentinelredis", "sentinelsentinel", "clientsentinel", "failover", appUser]) {
+        for (const user of [
+            "admin",
+            "replication",
+            "sentinelredis",
+            "sentinelsentinel",
+            "clientsentinel",
+            "failover",
+            "metrics",
+            appUser,
+        ]) {
             expect(probes.some((probe) => probe.user === user || probe.command.includes(user))).toBe(true);
         }
         expect(
