@@ -42,6 +42,8 @@ export class MetricsExporter extends pulumi.ComponentResource {
             {
                 name: args.name,
                 image: args.image,
+                // The image's own CMD, declared so that the state holds what the engine reads back.
+                command: ["run"],
                 networksAdvanced: [{ name: args.networkName, ipv4Address: args.ip }],
                 uploads: args.files.apply((files) => files.map((file) => ({ file: file.path, content: file.content }))),
                 healthcheck: exporterHealthcheck,

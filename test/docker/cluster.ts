@@ -5,12 +5,17 @@ import { connectEngine } from "./engine";
 import { Deployer, removeLabelled } from "./deployer";
 import { baseImageTag, buildDeclaredImage, ensureBaseImage } from "./images";
 
-/** Stack config of the end-to-end cluster: the seed's topology on the offline Debian base, without modules. */
+/**
+ * Stack config of the end-to-end cluster: the seed's topology on the offline Debian base, without modules; the
+ * exporters (when a test turns metricsEnabled on) on the same base, which has their package.
+ */
 export const e2eStackConfig: Readonly<Record<string, string>> = {
     baseImage: baseImageTag,
     redisSource: "debian",
     modules: "[]",
     imageName: "redis-sentinel-docker:e2e-debian",
+    metricsBaseImage: baseImageTag,
+    metricsImageName: "redis-sentinel-docker:e2e-exporter",
 };
 
 /** The stack outputs a client needs, in the shape `pulumi stack output --json --show-secrets` prints them. */
@@ -21,6 +26,7 @@ export interface ClusterOutputs {
     readonly sentinelNodes: { name: string; ip: string; port: number }[];
     readonly appUser: string;
     readonly passwords: Record<Principal, string>;
+    readonly metricsTargets: { node: string; kind: "redis" | "sentinel"; target: string }[];
 }
 
 export interface RunningCluster {
@@ -35,19 +41,26 @@ export interface RunningCluster {
 }
 
 /**
- * Runs the program under mocks, makes sure the base image exists, builds the program's image and deploys every declared
- * resource. `load` loads index.ts afresh (under jest: inside jest.isolateModules). Anything left by an earlier run goes first.
+ * Runs the program under mocks, makes sure the base image exists, builds every image the program declares and deploys
+ * every declared resource. `load` loads index.ts afresh (under jest: inside jest.isolateModules); `config` is stack
+ * config on top of e2eStackConfig. Anything left by an earlier run goes first.
  */
-export async function startCluster(load: () => Record<string, unknown>): Promise<RunningCluster> {
+export async function startCluster(
+    load: () => Record<string, unknown>,
+    config: Readonly<Record<string, string>> = {},
+): Promise<RunningCluster> {
     const started = Date.now();
     const docker = connectEngine();
     await docker.ping();
-    const program = await runProgram(e2eStackConfig, load);
+    const program = await runProgram({ ...e2eStackConfig, ...config }, load);
     await removeLabelled(docker);
     await ensureBaseImage(docker);
-    const image = program.byType("docker:index/image:Image")[0];
-    const imageId = await buildDeclaredImage(docker, image);
-    const deployer = new Deployer(docker, new Map([[mockImageId(image.inputs.imageName), imageId]]));
+    const images = new Map<string, string>();
+    for (const image of program.byType("docker:index/image:Image")) {
+        images.set(mockImageId(image.inputs.imageName), await buildDeclaredImage(docker, image));
+    }
+    const imageId = images.get(mockImageId(program.one("docker:index/image:Image", "redis-image").inputs.imageName))!;
+    const deployer = new Deployer(docker, images);
     await deployer.deploy(program.resources);
     return {
         docker,

@@ -6,8 +6,12 @@ import Docker from "dockerode";
 import { DeclaredResource } from "../support/pulumiProgram";
 import { tarOf } from "./tarEntries";
 
-/** The offline base image: Debian's Redis packages on a minimal bookworm, made with debootstrap (no registry needed). */
-export const baseImageTag = "redis-sentinel-docker-base:bookworm";
+/**
+ * The offline base image: Debian's Redis packages and Prometheus exporter on a minimal bookworm, made with debootstrap
+ * (no registry needed). The tag changes with the package list, so that a machine with an older one makes it anew.
+ */
+export const baseImageTag = "redis-sentinel-docker-base:bookworm-2";
+const basePackages = ["redis-server", "redis-sentinel", "redis-tools", "prometheus-redis-exporter"];
 const debianMirror = "http://deb.debian.org/debian";
 const debootstrapTimeoutMs = 5 * 60_000;
 const projectRoot = path.join(__dirname, "..", "..");
@@ -78,8 +82,8 @@ async function buildTagged(
 }
 
 /**
- * Makes the base image unless the tag exists: debootstrap a minimal bookworm with redis-server, redis-sentinel and
- * redis-tools, then import the tree. Needs root and debootstrap; takes about a minute, once per machine.
+ * Makes the base image unless the tag exists: debootstrap a minimal bookworm with `basePackages`, then import the
+ * tree. Needs root and debootstrap; takes about a minute, once per machine.
  */
 export async function ensureBaseImage(docker: Docker, tag = baseImageTag): Promise<void> {
     if (await imageExists(docker, tag)) {
@@ -96,7 +100,7 @@ export async function ensureBaseImage(docker: Docker, tag = baseImageTag): Promi
         log(`base image ${tag} is missing; debootstrapping bookworm into ${root}`);
         await run(
             "debootstrap",
-            ["--variant=minbase", "--include=redis-server,redis-sentinel,redis-tools", "bookworm", root, debianMirror],
+            ["--variant=minbase", `--include=${basePackages.join(",")}`, "bookworm", root, debianMirror],
             debootstrapTimeoutMs,
         ).catch((error: Error) => {
             throw new Error(

@@ -94,6 +94,25 @@ export class ClusterProbe {
         return result.stdout.replace(/\n$/, "").split("\n");
     }
 
+    /** GETs http://ip:port/path from the probe (bash's /dev/tcp: the image has no HTTP client); the response body. */
+    async httpGet(ip: string, port: number, path: string): Promise<string> {
+        const script =
+            'exec 3<>"/dev/tcp/$HOST/$PORT" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$URL_PATH" "$HOST" >&3 && timeout 5 cat <&3';
+        const result = await execIn(
+            this.container,
+            ["bash", "-c", script],
+            [`HOST=${ip}`, `PORT=${port}`, `URL_PATH=${path}`],
+            10_000,
+        );
+        const [head, ...body] = result.stdout.split("\r\n\r\n");
+        if (result.exitCode !== 0 || !/^HTTP\/1\.[01] 200/.test(head)) {
+            throw new Error(
+                `GET http://${ip}:${port}${path}: ${head.split("\r\n")[0] || result.stderr.trim() || `exit ${result.exitCode}`}`,
+            );
+        }
+        return body.join("\r\n\r\n");
+    }
+
     /**
      * Sends `commands` (plain words, no quoting needed) over one connection, so that a final WAIT counts the writes
      * before it; returns the reply lines.

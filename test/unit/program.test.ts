@@ -266,6 +266,7 @@ describe("the program with metrics on", () => {
             "REDIS_USER=metrics",
             `REDIS_PASSWORD=${passwords.metrics}`,
             "REDIS_EXPORTER_WEB_LISTEN_ADDRESS=:9200",
+            "REDIS_EXPORTER_CONNECTION_TIMEOUT=3s",
             "REDIS_EXPORTER_CONFIG_COMMAND=-",
         ]);
         expect(lines("sentinel3-exporter")[0]).toBe("REDIS_ADDR=redis://192.168.55.22:26379");
