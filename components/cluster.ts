@@ -1,6 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Principal } from "../acl";
-import { exporterName, RenderedFile, renderExporter, renderRedisNode, renderSentinelNode } from "../render";
+import {
+    ExporterTls,
+    exporterName,
+    exportersNeedCertificate,
+    NodeTls,
+    RenderedFile,
+    renderExporter,
+    renderRedisNode,
+    renderSentinelNode,
+} from "../render";
 import { NodeAddress, Settings } from "../settings/types";
 import { clusterPasswords } from "./credentials";
 import { buildExporterImage, buildImage } from "./image";
@@ -8,12 +17,22 @@ import { MetricsExporter } from "./metricsExporter";
 import { RedisNetwork } from "./network";
 import { RedisNode } from "./redisNode";
 import { SentinelNode } from "./sentinelNode";
+import { clusterCertificates } from "./tls";
 
 export interface RedisSentinelClusterArgs {
     /** Validated settings (see settings/load.ts). */
     readonly settings: Settings;
     /** Passwords the stack sets itself; the others are generated. */
     readonly passwords?: Partial<Record<Principal, pulumi.Input<string>>>;
+    /** The private key of the stack's own CA (settings.tls.caCertificate), secret. */
+    readonly tlsCaPrivateKey?: pulumi.Input<string>;
+}
+
+/** What a client needs for TLS (tlsEnabled): the CA, and the client certificate and its secret key if one was asked for. */
+export interface ClusterTlsOutputs {
+    readonly caCertificate: pulumi.Output<string>;
+    readonly clientCertificate?: pulumi.Output<string>;
+    readonly clientKey?: pulumi.Output<string>;
 }
 
 /** A Redis node as a client sees it: where it is and the role it starts with. */
@@ -41,6 +60,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
     public readonly appUser: string;
     /** The exporters' scrape targets; empty when metrics are off. */
     public readonly metricsTargets: MetricsTarget[] = [];
+    /** TLS material for clients; undefined when TLS is off. */
+    public readonly tls?: ClusterTlsOutputs;
 
     constructor(name: string, args: RedisSentinelClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("redis-sentinel:index:RedisSentinelCluster", name, {}, opts);
@@ -59,11 +80,42 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             { networkName: topology.networkName, subnet: topology.subnet, gateway: topology.gateway },
             { parent: this, aliases: [{ name: topology.networkName }] },
         );
-        // Files are rendered inside an apply, where the passwords are plain text, and stay secret.
-        const nodeArgs = (render: (plain: Record<Principal, string>) => RenderedFile[]) => ({
+        const certificates = settings.tls.enabled
+            ? clusterCertificates(
+                  this,
+                  settings.tls,
+                  [...topology.redisNodes, ...topology.sentinelNodes],
+                  [
+                      ...(settings.tls.clientCertificate ? ["client"] : []),
+                      ...(settings.metrics.enabled && exportersNeedCertificate(settings) ? ["metrics"] : []),
+                  ],
+                  args.tlsCaPrivateKey,
+              )
+            : undefined;
+        const nodeTls = (node: NodeAddress): pulumi.Output<NodeTls | undefined> => {
+            const pair = certificates?.nodes[node.name];
+            return certificates && pair
+                ? pulumi.all([certificates.caCertPem, pair.certPem, pair.keyPem]).apply(([ca, cert, key]) => ({ ca, cert, key }))
+                : pulumi.output(undefined);
+        };
+        const metricsPair = certificates?.clients.metrics;
+        const exporterTls: pulumi.Output<ExporterTls | undefined> = certificates
+            ? pulumi
+                  .all([certificates.caCertPem, metricsPair?.certPem, metricsPair?.keyPem])
+                  .apply(([ca, cert, key]) => ({ ca, client: cert && key ? { cert, key } : undefined }))
+            : pulumi.output(undefined);
+        const client = certificates?.clients.client;
+        this.tls = certificates && {
+            caCertificate: certificates.caCertPem,
+            clientCertificate: client?.certPem,
+            clientKey: client && pulumi.secret(client.keyPem),
+        };
+
+        // Files are rendered inside an apply, where the passwords and keys are plain text, and stay secret.
+        const nodeArgs = (node: NodeAddress, render: (plain: Record<Principal, string>, tls?: NodeTls) => RenderedFile[]) => ({
             image: image.repoDigest,
             networkName: network.networkName,
-            files: pulumi.secret(this.passwords.apply(render)),
+            files: pulumi.secret(pulumi.all([this.passwords, nodeTls(node)]).apply(([plain, tls]) => render(plain, tls))),
         });
 
         // With metrics on, every node gets an exporter of its own, a child of the node that takes nothing from it.
@@ -80,7 +132,11 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                     port: settings.metrics.port,
                     image: exporterImage.repoDigest,
                     networkName: network.networkName,
-                    files: pulumi.secret(this.passwords.apply((plain) => renderExporter(settings, kind, node, plain))),
+                    files: pulumi.secret(
+                        pulumi
+                            .all([this.passwords, exporterTls])
+                            .apply(([plain, tls]) => renderExporter(settings, kind, node, plain, tls)),
+                    ),
                 },
                 { parent },
             );
@@ -95,7 +151,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         for (const node of topology.redisNodes) {
             previous = new RedisNode(
                 node.name,
-                { node, after: previous, ...nodeArgs((plain) => renderRedisNode(settings, node, plain)) },
+                { node, after: previous, ...nodeArgs(node, (plain, tls) => renderRedisNode(settings, node, plain, tls)) },
                 { parent: this },
             );
             watch(previous, "redis", node);
@@ -103,7 +159,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         for (const node of topology.sentinelNodes) {
             previous = new SentinelNode(
                 node.name,
-                { node, after: previous, ...nodeArgs((plain) => renderSentinelNode(settings, node, plain)) },
+                { node, after: previous, ...nodeArgs(node, (plain, tls) => renderSentinelNode(settings, node, plain, tls)) },
                 { parent: this },
             );
             watch(previous, "sentinel", node);
@@ -122,6 +178,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             passwords: this.passwords,
             appUser: this.appUser,
             metricsTargets: this.metricsTargets,
+            tls: this.tls,
         });
     }
 }

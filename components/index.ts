@@ -6,3 +6,4 @@ export * from "./network";
 export * from "./nodeContainer";
 export * from "./redisNode";
 export * from "./sentinelNode";
+export * from "./tls";

@@ -672,6 +672,12 @@ main() {
         redis) prepare_redis ;;
         sentinel) prepare_sentinel ;;
     esac
+    if [[ "${TLS:-}" == yes ]]; then
+        # The server's own copies of its TLS material, 0600 like the other runtime files (the upload is 0644).
+        cp "$UPLOAD_DIR/tls/ca.crt" "$RUNTIME_DIR/tls-ca.crt"
+        cp "$UPLOAD_DIR/tls/node.crt" "$RUNTIME_DIR/tls-node.crt"
+        cp "$UPLOAD_DIR/tls/node.key" "$RUNTIME_DIR/tls-node.key"
+    fi
     # The server rewrites these files (CONFIG REWRITE, Sentinel state) and writes its AOF here.
     # Recursive: a volume written by an image whose `redis` user had another uid must stay usable.
     chown -R redis:redis "$DATA_DIR"

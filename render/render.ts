@@ -18,6 +18,30 @@ export interface RenderedFile {
 /** A password for every principal, in plain text: only ever inside an `apply` or the render command. */
 export type Passwords = Readonly<Record<Principal, string>>;
 
+/** A certificate and its key, PEM, in plain text like the passwords. */
+export interface KeyPair {
+    readonly cert: string;
+    readonly key: string;
+}
+
+/** A node's TLS material (tlsEnabled): the CA certificate, and its own certificate and key. */
+export interface NodeTls extends KeyPair {
+    readonly ca: string;
+}
+
+/** An exporter's TLS material: the CA, and a client certificate when the nodes ask clients for one. */
+export interface ExporterTls {
+    readonly ca: string;
+    readonly client?: KeyPair;
+}
+
+/** The whole cluster's TLS material, for renderCluster: the CA, each node's pair by name, the exporters' pair. */
+export interface ClusterPem {
+    readonly ca: string;
+    readonly nodes: Readonly<Record<string, KeyPair>>;
+    readonly metrics?: KeyPair;
+}
+
 const templateDir = path.join(__dirname, "..", "conf-templates");
 
 function loadTemplate(file: string): Handlebars.TemplateDelegate {
@@ -45,9 +69,39 @@ function aclLines(profiles: Readonly<Record<string, AclProfile>>, passwords: Pas
     return Object.entries(profiles).map(([user, profile]) => aclLine(user, profile, passwords));
 }
 
+/** The TLS lines of a node's config (undefined with TLS off): the runtime copies the entrypoint makes, 0600. */
+function serverTls(settings: Settings, node: NodeAddress, tls: NodeTls | undefined) {
+    if (!settings.tls.enabled) {
+        return undefined;
+    }
+    if (tls === undefined) {
+        throw new Error(`tlsEnabled: no certificate was given for ${node.name}`);
+    }
+    return {
+        plainPort: settings.tls.plainTextPortOffset > 0 ? node.port + settings.tls.plainTextPortOffset : 0,
+        certFile: containerPaths.runtimeTlsCert,
+        keyFile: containerPaths.runtimeTlsKey,
+        caFile: containerPaths.runtimeTlsCa,
+        authClients: settings.tls.authClients,
+    };
+}
+
+/** The uploaded TLS files of a node (none with TLS off). */
+const tlsFiles = (settings: Settings, tls: NodeTls | undefined): RenderedFile[] =>
+    settings.tls.enabled && tls
+        ? [
+              { path: containerPaths.tlsCa, content: tls.ca },
+              { path: containerPaths.tlsCert, content: tls.cert },
+              { path: containerPaths.tlsKey, content: tls.key },
+          ]
+        : [];
+
 function nodeEnv(settings: Settings, kind: "redis" | "sentinel", node: NodeAddress, passwords: Passwords, health: Principal) {
     const { topology } = settings;
     return templates.nodeEnv({
+        tls: settings.tls.enabled
+            ? { caFile: containerPaths.tlsCa, certFile: containerPaths.tlsCert, keyFile: containerPaths.tlsKey }
+            : undefined,
         kind,
         ...node,
         masterName: topology.masterName,
@@ -64,11 +118,12 @@ function nodeEnv(settings: Settings, kind: "redis" | "sentinel", node: NodeAddre
 }
 
 /** The files of one Redis node: redis.conf, its ACL file and the entrypoint's settings. */
-export function renderRedisNode(settings: Settings, node: NodeAddress, passwords: Passwords): RenderedFile[] {
+export function renderRedisNode(settings: Settings, node: NodeAddress, passwords: Passwords, tls?: NodeTls): RenderedFile[] {
     const { topology } = settings;
     const master = topology.redisNodes[0];
     const redisConf = templates.redisConf({
         ...node,
+        tls: serverTls(settings, node, tls),
         masterName: topology.masterName,
         runtimeConf: containerPaths.runtimeRedisConf,
         dataDir: containerPaths.dataDir,
@@ -89,14 +144,16 @@ export function renderRedisNode(settings: Settings, node: NodeAddress, passwords
             }),
         },
         { path: containerPaths.nodeEnv, content: nodeEnv(settings, "redis", node, passwords, "replication") },
+        ...tlsFiles(settings, tls),
     ];
 }
 
 /** The files of one Sentinel: sentinel.conf (with its ACL users) and the entrypoint's settings. */
-export function renderSentinelNode(settings: Settings, node: NodeAddress, passwords: Passwords): RenderedFile[] {
+export function renderSentinelNode(settings: Settings, node: NodeAddress, passwords: Passwords, tls?: NodeTls): RenderedFile[] {
     const { topology } = settings;
     const sentinelConf = templates.sentinelConf({
         ...node,
+        tls: serverTls(settings, node, tls),
         masterName: topology.masterName,
         runtimeConf: containerPaths.runtimeSentinelConf,
         dataDir: containerPaths.dataDir,
@@ -118,6 +175,7 @@ export function renderSentinelNode(settings: Settings, node: NodeAddress, passwo
     return [
         { path: containerPaths.sentinelConf, content: sentinelConf },
         { path: containerPaths.nodeEnv, content: nodeEnv(settings, "sentinel", node, passwords, "clientsentinel") },
+        ...tlsFiles(settings, tls),
     ];
 }
 
@@ -127,30 +185,59 @@ export function renderExporter(
     kind: "redis" | "sentinel",
     node: NodeAddress,
     passwords: Passwords,
+    tls?: ExporterTls,
 ): RenderedFile[] {
+    if (settings.tls.enabled && tls === undefined) {
+        throw new Error(`tlsEnabled: no CA was given for the exporter of ${node.name}`);
+    }
+    const client = settings.tls.enabled ? tls?.client : undefined;
     const content = templates.exporterEnv({
         ...node,
         kind,
         user: "metrics",
         password: passwords.metrics,
         metricsPort: settings.metrics.port,
+        tls: settings.tls.enabled
+            ? {
+                  caFile: containerPaths.exporterTlsCa,
+                  certFile: client ? containerPaths.exporterTlsCert : "",
+                  keyFile: client ? containerPaths.exporterTlsKey : "",
+              }
+            : undefined,
     });
-    return [{ path: containerPaths.exporterEnv, content }];
+    const files: RenderedFile[] = [{ path: containerPaths.exporterEnv, content }];
+    if (settings.tls.enabled && tls) {
+        files.push({ path: containerPaths.exporterTlsCa, content: tls.ca });
+        if (client) {
+            files.push(
+                { path: containerPaths.exporterTlsCert, content: client.cert },
+                { path: containerPaths.exporterTlsKey, content: client.key },
+            );
+        }
+    }
+    return files;
 }
+
+/** Whether the exporters need a client certificate: only when the nodes check the certificates of their clients. */
+export const exportersNeedCertificate = (settings: Settings) => settings.tls.enabled && settings.tls.authClients !== "no";
 
 /** The exporter container of a node, by convention "<node>-exporter". */
 export const exporterName = (node: string) => `${node}-exporter`;
 
 /** Every container's files, keyed by container name: what the program uploads and `npm run render` writes. */
-export function renderCluster(settings: Settings, passwords: Passwords): Record<string, RenderedFile[]> {
+export function renderCluster(settings: Settings, passwords: Passwords, pem?: ClusterPem): Record<string, RenderedFile[]> {
     const { redisNodes, sentinelNodes } = settings.topology;
+    const nodeTls = (node: NodeAddress): NodeTls | undefined => pem && { ca: pem.ca, ...pem.nodes[node.name] };
+    const exporterTls: ExporterTls | undefined = pem && { ca: pem.ca, client: pem.metrics };
     const exporters = (kind: "redis" | "sentinel", nodes: readonly NodeAddress[]) =>
         settings.metrics.enabled
-            ? nodes.map((node) => [exporterName(node.name), renderExporter(settings, kind, node, passwords)] as const)
+            ? nodes.map(
+                  (node) => [exporterName(node.name), renderExporter(settings, kind, node, passwords, exporterTls)] as const,
+              )
             : [];
     return Object.fromEntries([
-        ...redisNodes.map((node) => [node.name, renderRedisNode(settings, node, passwords)] as const),
-        ...sentinelNodes.map((node) => [node.name, renderSentinelNode(settings, node, passwords)] as const),
+        ...redisNodes.map((node) => [node.name, renderRedisNode(settings, node, passwords, nodeTls(node))] as const),
+        ...sentinelNodes.map((node) => [node.name, renderSentinelNode(settings, node, passwords, nodeTls(node))] as const),
         ...exporters("redis", redisNodes),
         ...exporters("sentinel", sentinelNodes),
     ]);

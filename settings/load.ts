@@ -1,6 +1,6 @@
 import { builtinUsers, Principal, principals } from "../acl";
 import { ConfigReader, readRawSettings } from "./raw";
-import { ImageSettings, MetricsSettings, RedisSource, Settings } from "./types";
+import { ImageSettings, MetricsSettings, RedisSource, Settings, TlsAuthClients, TlsSettings } from "./types";
 import {
     parseExporterList,
     parseNodeList,
@@ -8,6 +8,8 @@ import {
     validateImage,
     validateMetrics,
     validatePassword,
+    validateTls,
+    validateTlsCaKey,
     validateTopology,
 } from "./validate";
 
@@ -60,7 +62,18 @@ export function loadSettings(read: ConfigReader): Settings {
         exporters: enabled ? parseExporterList("metricsExporters", list("metricsExporters")) : {},
     };
     validateMetrics(metrics, topology);
-    return { topology, image, appUser, metrics };
+
+    const tls: TlsSettings = {
+        enabled: flag("tlsEnabled"),
+        authClients: text("tlsAuthClients") as TlsAuthClients,
+        plainTextPortOffset: number("tlsPlainTextPortOffset"),
+        clientCertificate: flag("tlsClientCertificate"),
+        caCertificate: text("tlsCaCertificate").trim() === "" ? undefined : text("tlsCaCertificate"),
+        validityHours: number("tlsValidityHours"),
+        earlyRenewalHours: number("tlsEarlyRenewalHours"),
+    };
+    validateTls(tls, topology);
+    return { topology, image, appUser, metrics, tls };
 }
 
 /** Passwords the stack sets itself; the rest are generated. Each is validated without ever printing it. */
@@ -75,4 +88,12 @@ export function loadPasswordOverrides(read: ConfigReader): Partial<Record<Princi
         }
     }
     return overrides;
+}
+
+/** The private key of the stack's own CA (a secret), checked against the CA certificate; undefined without one. */
+export function loadTlsCaKey(read: ConfigReader, settings: Settings): string | undefined {
+    const key = read("tlsCaPrivateKey");
+    const given = key === undefined || key.trim() === "" ? undefined : key;
+    validateTlsCaKey(settings.tls.caCertificate, given);
+    return given;
 }

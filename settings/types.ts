@@ -50,9 +50,25 @@ export interface MetricsSettings {
     readonly exporters: Readonly<Record<string, string>>;
 }
 
+export type TlsAuthClients = "no" | "optional" | "yes";
+
+/** TLS on every link, with certificates the program makes (or signs with the stack's own CA). */
+export interface TlsSettings {
+    readonly enabled: boolean;
+    readonly authClients: TlsAuthClients;
+    /** 0: plain-text ports closed; above 0, plain text also on each node's port plus this. */
+    readonly plainTextPortOffset: number;
+    readonly clientCertificate: boolean;
+    /** The stack's own CA (PEM), or undefined for one the program makes. Its key is read with the passwords. */
+    readonly caCertificate?: string;
+    readonly validityHours: number;
+    readonly earlyRenewalHours: number;
+}
+
 export interface Settings {
     readonly topology: Topology;
     readonly image: ImageSettings;
     readonly appUser: AppUser;
     readonly metrics: MetricsSettings;
+    readonly tls: TlsSettings;
 }

@@ -1,6 +1,16 @@
+import { createPrivateKey, X509Certificate } from "crypto";
 import * as ipaddr from "ipaddr.js";
 import { ruleReachesSentinelChannels, sentinelChannelPrefix } from "../acl/channels";
-import { ImageSettings, MetricsSettings, NodeAddress, RedisSource, Topology, AppUser } from "./types";
+import {
+    AppUser,
+    ImageSettings,
+    MetricsSettings,
+    NodeAddress,
+    RedisSource,
+    TlsAuthClients,
+    TlsSettings,
+    Topology,
+} from "./types";
 
 /** Module paths that each Redis source ships; a module outside its list cannot load. */
 export const modulesBySource: Readonly<Record<RedisSource, readonly string[]>> = {
@@ -228,6 +238,74 @@ export function validateMetrics(metrics: MetricsSettings, topology: Topology): v
     const missing = nodes.filter((node) => !(node.name in metrics.exporters)).map((node) => node.name);
     if (missing.length > 0) {
         throw new Error(`\`${key}\` has no address for ${missing.join(", ")}; with metricsEnabled every node needs one`);
+    }
+}
+
+export const tlsAuthClientsValues: readonly TlsAuthClients[] = ["no", "optional", "yes"];
+
+/** Reads a PEM certificate; the error names the setting (a certificate is public, but the message stays short). */
+function parseCertificate(key: string, pem: string): X509Certificate {
+    try {
+        return new X509Certificate(pem);
+    } catch (error) {
+        throw new Error(`\`${key}\` is not a PEM certificate: ${(error as Error).message}`);
+    }
+}
+
+/** Checks the TLS settings when TLS is on: the client-certificate mode, the ports, the validity and the stack's own CA. */
+export function validateTls(tls: TlsSettings, topology: Topology): void {
+    if (!tlsAuthClientsValues.includes(tls.authClients)) {
+        throw new Error(`\`tlsAuthClients\` must be one of ${tlsAuthClientsValues.join(", ")}, got ${show(tls.authClients)}`);
+    }
+    if (!tls.enabled) {
+        return;
+    }
+    checkInteger("tlsValidityHours", tls.validityHours, 2);
+    checkInteger("tlsEarlyRenewalHours", tls.earlyRenewalHours, 0, tls.validityHours - 1);
+    checkInteger("tlsPlainTextPortOffset", tls.plainTextPortOffset, 0, 65534);
+    if (tls.plainTextPortOffset > 0) {
+        for (const node of [...topology.redisNodes, ...topology.sentinelNodes]) {
+            if (node.port + tls.plainTextPortOffset > 65535) {
+                throw new Error(
+                    `\`tlsPlainTextPortOffset\` ${tls.plainTextPortOffset} puts the plain-text port of ${node.name} (${node.port}) beyond 65535`,
+                );
+            }
+        }
+    }
+    if (tls.caCertificate !== undefined) {
+        const ca = parseCertificate("tlsCaCertificate", tls.caCertificate);
+        if (!ca.ca) {
+            throw new Error(`\`tlsCaCertificate\` (subject ${show(ca.subject)}) is not a CA certificate (basicConstraints CA:TRUE)`);
+        }
+        if (Date.parse(ca.validTo) < Date.now() + tls.validityHours * 3600_000) {
+            throw new Error(
+                `\`tlsCaCertificate\` expires ${ca.validTo}, before certificates valid for \`tlsValidityHours\` ${tls.validityHours} would`,
+            );
+        }
+    }
+    if (tls.authClients === "yes" && !tls.clientCertificate && tls.caCertificate === undefined) {
+        throw new Error(
+            "`tlsAuthClients` \"yes\" makes every client present a certificate, but none can get one: set `tlsClientCertificate` true, or give your own CA in `tlsCaCertificate` to sign your clients' certificates",
+        );
+    }
+}
+
+/** Checks the stack's own CA key against its certificate; the message never contains the key. */
+export function validateTlsCaKey(certificate: string | undefined, key: string | undefined): void {
+    if ((certificate === undefined) !== (key === undefined)) {
+        throw new Error("`tlsCaCertificate` and `tlsCaPrivateKey` go together: set both, or neither (value hidden)");
+    }
+    if (certificate === undefined || key === undefined) {
+        return;
+    }
+    let privateKey;
+    try {
+        privateKey = createPrivateKey(key);
+    } catch {
+        throw new Error("`tlsCaPrivateKey` is not a PEM private key (value hidden)");
+    }
+    if (!new X509Certificate(certificate).checkPrivateKey(privateKey)) {
+        throw new Error("`tlsCaPrivateKey` is not the key of `tlsCaCertificate` (value hidden)");
     }
 }
 

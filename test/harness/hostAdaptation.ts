@@ -45,7 +45,7 @@ export function hostPath(containerPath: string, dirs: HostNodeDirs): string {
 }
 
 /** Directives whose argument is a path inside the container. */
-const pathDirectives = new Set(["dir", "aclfile", "include"]);
+const pathDirectives = new Set(["dir", "aclfile", "include", "tls-cert-file", "tls-key-file", "tls-ca-cert-file"]);
 
 /** Rewrites one rendered config file for the host: the container paths of path directives. */
 export function adaptConfig(content: string, dirs: HostNodeDirs): string {
@@ -90,16 +90,20 @@ export function prepareRuntimeFiles(files: readonly RenderedFile[], dirs: HostNo
         [containerPaths.redisConf]: containerPaths.runtimeRedisConf,
         [containerPaths.aclFile]: containerPaths.runtimeAclFile,
         [containerPaths.sentinelConf]: containerPaths.runtimeSentinelConf,
+        [containerPaths.tlsCa]: containerPaths.runtimeTlsCa,
+        [containerPaths.tlsCert]: containerPaths.runtimeTlsCert,
+        [containerPaths.tlsKey]: containerPaths.runtimeTlsKey,
     };
     let serverConf: string | undefined;
     for (const file of files) {
         const content = adaptConfig(file.content, dirs);
+        fs.mkdirSync(path.dirname(hostPath(file.path, dirs)), { recursive: true });
         fs.writeFileSync(hostPath(file.path, dirs), content, { mode: 0o600 });
         const runtime = copies[file.path];
         if (runtime !== undefined) {
             const target = hostPath(runtime, dirs);
             fs.writeFileSync(target, content, { mode: 0o600 });
-            if (file.path !== containerPaths.aclFile) {
+            if (file.path === containerPaths.redisConf || file.path === containerPaths.sentinelConf) {
                 serverConf = target;
             }
         }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { generatePassword } from "../../render";
 import { projectName } from "../../settings";
+import { certRequest, newPrivateKey, selfSignedCa, signCertificate } from "../../tools/lib/pki";
 
 /** A resource the program declared, as the engine would receive it. */
 export interface DeclaredResource {
@@ -38,6 +39,34 @@ export interface ProgramRun {
 
 /** The id a local image gets in the mock engine; the Docker provider reports the built image's id as repoDigest. */
 export const mockImageId = (imageName: string) => `sha256:mock-${imageName}`;
+
+/**
+ * The @pulumi/tls resources, answered with real PEM made by openssl (tools/lib/pki.ts), so that the rendered files
+ * and what the e2e tests deploy carry working certificates.
+ */
+const tlsMocks: Readonly<Record<string, (inputs: Record<string, any>) => Record<string, string>>> = {
+    "tls:index/privateKey:PrivateKey": () => ({ privateKeyPem: newPrivateKey() }),
+    "tls:index/selfSignedCert:SelfSignedCert": (inputs) => ({
+        certPem: selfSignedCa(inputs.privateKeyPem, inputs.subject.commonName, inputs.validityPeriodHours, inputs.allowedUses),
+    }),
+    "tls:index/certRequest:CertRequest": (inputs) => ({
+        certRequestPem: certRequest(
+            inputs.privateKeyPem,
+            inputs.subject.commonName,
+            inputs.ipAddresses ?? [],
+            inputs.dnsNames ?? [],
+        ),
+    }),
+    "tls:index/locallySignedCert:LocallySignedCert": (inputs) => ({
+        certPem: signCertificate(
+            inputs.certRequestPem,
+            inputs.caCertPem,
+            inputs.caPrivateKeyPem,
+            inputs.validityPeriodHours,
+            inputs.allowedUses,
+        ),
+    }),
+};
 
 /** The marker with which the engine's wire format wraps a secret value. */
 const secretSignature = "4dabf18193072939515e22adb298388d";
@@ -145,11 +174,16 @@ export async function runProgram(
                     state.outputs = referenced.outputs;
                     state.secretOutputNames = referenced.secret;
                 }
+                // A generated value keeps the one it had in the run this one updates while its inputs stay the same, as
+                // the engine keeps it in its state; otherwise it is made the way the provider makes it.
+                const kept = previous?.resources.find((r) => r.type === args.type && r.name === args.name);
+                const unchanged = kept !== undefined && JSON.stringify(kept.inputs) === JSON.stringify(inputs);
                 if (args.type === "random:index/randomPassword:RandomPassword") {
-                    const kept = previous?.resources.find((r) => r.type === args.type && r.name === args.name);
-                    // What the provider would generate, with the same alphabet and length.
-                    state.result =
-                        kept && JSON.stringify(kept.inputs) === JSON.stringify(inputs) ? kept.state.result : generatePassword();
+                    // With the same alphabet and length.
+                    state.result = unchanged ? kept.state.result : generatePassword();
+                }
+                if (args.type in tlsMocks) {
+                    Object.assign(state, unchanged ? kept.state : tlsMocks[args.type](inputs));
                 }
                 const id = `${args.name}-id`;
                 const registration = registrations.get(registrationKey(args.type, args.name));
