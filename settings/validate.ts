@@ -275,7 +275,9 @@ export function validateTls(tls: TlsSettings, topology: Topology): void {
     if (tls.caCertificate !== undefined) {
         const ca = parseCertificate("tlsCaCertificate", tls.caCertificate);
         if (!ca.ca) {
-            throw new Error(`\`tlsCaCertificate\` (subject ${show(ca.subject)}) is not a CA certificate (basicConstraints CA:TRUE)`);
+            throw new Error(
+                `\`tlsCaCertificate\` (subject ${show(ca.subject)}) is not a CA certificate (basicConstraints CA:TRUE)`,
+            );
         }
         if (Date.parse(ca.validTo) < Date.now() + tls.validityHours * 3600_000) {
             throw new Error(
@@ -285,7 +287,7 @@ export function validateTls(tls: TlsSettings, topology: Topology): void {
     }
     if (tls.authClients === "yes" && !tls.clientCertificate && tls.caCertificate === undefined) {
         throw new Error(
-            "`tlsAuthClients` \"yes\" makes every client present a certificate, but none can get one: set `tlsClientCertificate` true, or give your own CA in `tlsCaCertificate` to sign your clients' certificates",
+            '`tlsAuthClients` "yes" makes every client present a certificate, but none can get one: set `tlsClientCertificate` true, or give your own CA in `tlsCaCertificate` to sign your clients\' certificates',
         );
     }
 }
