@@ -125,17 +125,28 @@ export function prepareRuntimeFiles(files: readonly RenderedFile[], dirs: HostNo
 /** The exporter's program, from Debian's prometheus-redis-exporter package (as in exporter-image/Dockerfile). */
 export const exporterCommand = "prometheus-redis-exporter";
 
-/** The environment the exporter image's entrypoint gives the exporter: the rendered exporter.env, but listening at `listen`. */
-export function exporterEnvironment(files: readonly RenderedFile[] | undefined, listen: string): NodeJS.ProcessEnv {
+/**
+ * The environment the exporter image's entrypoint gives the exporter: the rendered exporter.env, but listening at
+ * `listen`, and with its other files (TLS material) written under `dir`, where the settings then point.
+ */
+export function exporterEnvironment(files: readonly RenderedFile[] | undefined, listen: string, dir: string): NodeJS.ProcessEnv {
     const file = files?.find((candidate) => candidate.path === containerPaths.exporterEnv);
-    if (!file) {
+    if (!files || !file) {
         throw new Error("hostAdaptation: no exporter.env was rendered (is metricsEnabled set?)");
+    }
+    const moved = new Map<string, string>();
+    for (const other of files.filter((candidate) => candidate !== file)) {
+        const target = path.join(dir, path.posix.basename(other.path));
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(target, other.content, { mode: 0o644 });
+        moved.set(other.path, target);
     }
     const settings = Object.fromEntries(
         file.content
             .split("\n")
             .filter((line) => /^[A-Z_]+=/.test(line))
-            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)])
+            .map(([key, value]) => [key, moved.get(value) ?? value]),
     );
     return { PATH: process.env.PATH, ...settings, REDIS_EXPORTER_WEB_LISTEN_ADDRESS: listen };
 }

@@ -23,8 +23,10 @@ import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import { Principal } from "../../acl";
-import { completePasswords, exporterName, Passwords, renderCluster } from "../../render";
-import { loadSettings, overridingReader, Settings } from "../../settings";
+import { ClusterPem, completePasswords, exporterName, KeyPair, Passwords, renderCluster } from "../../render";
+import { clientCertificateUses, nodeCertificateUses } from "../../components/tls";
+import { loadSettings, overridingReader, Settings, TlsAuthClients } from "../../settings";
+import { certRequest, newPrivateKey, selfSignedCa, signCertificate } from "../../tools/lib/pki";
 import { exporterCommand, exporterEnvironment, hostNodeDirs, prepareRuntimeFiles, serverAccount } from "./hostAdaptation";
 import { ClusterDescription } from "../../tools/lib/cluster";
 import { pollUntil, withTimeout } from "../../tools/lib/poll";
@@ -56,6 +58,11 @@ export interface LocalClusterOptions {
      * exporter.env (metricsEnabled), once the cluster is ready. Default false.
      */
     readonly metrics?: boolean;
+    /**
+     * Turn TLS on (tlsEnabled), with a CA and certificates made by openssl (tools/lib/pki.ts) where the program uses
+     * @pulumi/tls; the harness's own connections and description() carry the CA and a client certificate.
+     */
+    readonly tls?: { readonly authClients?: TlsAuthClients };
 }
 
 /** One running exporter (LocalClusterOptions.metrics). */
@@ -245,9 +252,35 @@ async function renderLoopbackCluster(options: LocalClusterOptions) {
             .filter((key) => options[key] !== undefined)
             .map((key) => [key, String(options[key])]),
     );
-    const settings = loadSettings(overridingReader({ ...options.settings, ...shorthands, ...topology, ...metrics }));
+    const tls: Record<string, string> = options.tls
+        ? { tlsEnabled: "true", tlsAuthClients: options.tls.authClients ?? "no", tlsClientCertificate: "true" }
+        : {};
+    const settings = loadSettings(overridingReader({ ...options.settings, ...shorthands, ...topology, ...metrics, ...tls }));
     const passwords = completePasswords(options.passwords ?? {});
-    return { settings, passwords, files: renderCluster(settings, passwords) };
+    const pem = settings.tls.enabled ? makeClusterPem(settings) : undefined;
+    return { settings, passwords, pem, files: renderCluster(settings, passwords, pem) };
+}
+
+/** What the program's @pulumi/tls resources make (components/tls.ts), made with openssl: a CA, node and client pairs. */
+function makeClusterPem(settings: Settings): ClusterPem & { client: KeyPair } {
+    const caKey = newPrivateKey();
+    const ca = selfSignedCa(caKey, "local test CA", 24, ["cert_signing", "crl_signing"]);
+    const pair = (commonName: string, ips: string[], dnsNames: string[], uses: readonly string[]): KeyPair => {
+        const key = newPrivateKey();
+        return { key, cert: signCertificate(certRequest(key, commonName, ips, dnsNames), ca, caKey, 24, uses) };
+    };
+    const { redisNodes, sentinelNodes } = settings.topology;
+    return {
+        ca,
+        nodes: Object.fromEntries(
+            [...redisNodes, ...sentinelNodes].map((node) => [
+                node.name,
+                pair(node.name, [node.ip, "127.0.0.1"], [node.name, "localhost"], nodeCertificateUses),
+            ]),
+        ),
+        metrics: pair("metrics", [], [], clientCertificateUses),
+        client: pair("client", [], [], clientCertificateUses),
+    };
 }
 
 function userPasswords(settings: Settings, passwords: Passwords): Record<string, string> {
@@ -268,7 +301,8 @@ const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`,
 /** Starts the cluster and waits until every replica is in sync and every Sentinel sees every replica and Sentinel. */
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
     installExitHooks();
-    const { settings, passwords, files } = await renderLoopbackCluster(options);
+    const { settings, passwords, pem, files } = await renderLoopbackCluster(options);
+    const tlsOptions = pem && { ca: pem.ca, cert: pem.client.cert, key: pem.client.key };
     const { topology } = settings;
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-sentinel-it-"));
     const runAs = serverAccount();
@@ -321,7 +355,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         const ip = settings.metrics.exporters[watched.name];
         const listen = `${ip}:${await freePort(ip, new Set())}`;
         const logFile = path.join(workDir, watched.name, "exporter.log");
-        const pid = spawnChild(name, exporterCommand, [], logFile, { env: exporterEnvironment(files[name], listen) });
+        const env = exporterEnvironment(files[name], listen, path.join(workDir, watched.name, "exporter"));
+        const pid = spawnChild(name, exporterCommand, [], logFile, { env });
         const exporter: LocalExporter = { node: watched.name, kind: watched.kind, url: `http://${listen}/metrics`, logFile };
         await pollUntil(
             `${name} to serve`,
@@ -358,6 +393,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
             port: target.port,
             // Without a login, RESP2: ioredis would otherwise open with HELLO 3, which the server refuses before AUTH.
             ...(user === null ? { protocol: 2 as const } : { username: user, password }),
+            tls: tlsOptions,
             enableReadyCheck: false,
             maxRetriesPerRequest: 0,
             retryStrategy: () => null,
@@ -498,6 +534,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         sentinelNodes: topology.sentinelNodes.map(({ name, ip, port }) => ({ name, ip, port })),
         appUser: settings.appUser.name,
         passwords: { ...passwords },
+        ...(pem ? { tlsCaCertificate: pem.ca, tlsClientCertificate: pem.client.cert, tlsClientKey: pem.client.key } : {}),
     });
 
     const mastersSeenBySentinels = (): Promise<(string | undefined)[]> =>

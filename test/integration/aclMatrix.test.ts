@@ -3,6 +3,8 @@
  * grants come from acl/profiles.ts (each rule has a sample invocation below, so a new rule without one fails here);
  * the denied ones are chosen to cover what each user must never do.
  *
+ * The matrix runs twice: in plain text, and with TLS on every link.
+ *
  * "run" probes execute the command as the user; "dryrun" probes ask `ACL DRYRUN` (as admin) for commands that would
  * disturb the cluster if they ran (SLAVEOF, CLIENT KILL, PSYNC, SHUTDOWN, ...).
  */
@@ -305,11 +307,15 @@ function classify(error: unknown): Expectation | "other" {
     return "other";
 }
 
-describe("ACL matrix on real Redis and Sentinel processes", () => {
+// The whole matrix runs in plain text and again with TLS on every link (tlsEnabled): TLS must change no right.
+describe.each([
+    ["plain text", undefined],
+    ["TLS", {}],
+] as const)("ACL matrix on real Redis and Sentinel processes (%s)", (_, tls) => {
     let cluster: LocalCluster;
 
     beforeAll(async () => {
-        cluster = await startLocalCluster({ settings: { appUser, masterName } });
+        cluster = await startLocalCluster({ settings: { appUser, masterName }, tls });
     }, 30000);
 
     afterAll(async () => {

@@ -2,7 +2,8 @@
  * The seed's failover walk-through, automated on real processes with the program's default Sentinel timing:
  * freeze the master (SIGSTOP, like `docker compose pause`), let the Sentinels elect a new master while a WAIT-confirmed
  * writer and two Sentinel-aware client libraries keep writing, then thaw the old master and watch it rejoin.
- * The tests run in order and share one cluster: each checks one step of the same failover.
+ * The tests run in order and share one cluster: each checks one step of the same failover. The whole walk-through
+ * runs twice, in plain text and with TLS on every link (tlsEnabled), and the summary lines put the two side by side.
  */
 import * as fs from "fs";
 import Redis from "ioredis";
@@ -27,7 +28,10 @@ const clientOutageSlackMs = 1500;
 
 const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
 
-describe("failover on real processes: Sentinels, writers and client libraries", () => {
+describe.each([
+    ["plain text", undefined],
+    ["TLS", {}],
+] as const)("failover on real processes (%s): Sentinels, writers and client libraries", (mode, tls) => {
     let cluster: LocalCluster;
     let sentinelEvents: SentinelEventRecorder;
     let ioredisClient: Redis;
@@ -51,7 +55,7 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
         });
 
     beforeAll(async () => {
-        cluster = await startLocalCluster();
+        cluster = await startLocalCluster({ tls });
         sentinelEvents = await recordSentinelEvents(cluster);
         oldMaster = cluster.redisNodes[0];
     }, 30000);
@@ -66,7 +70,7 @@ describe("failover on real processes: Sentinels, writers and client libraries", 
         if (Object.keys(timings).length) {
             const summary = Object.entries(timings).map(([what, ms]) => `${what}=${ms}ms`);
             console.log(
-                `failover summary (down-after ${cluster.settings.topology.downAfterMilliseconds} ms): ${summary.join(" ")}`,
+                `failover summary, ${mode} (down-after ${cluster.settings.topology.downAfterMilliseconds} ms): ${summary.join(" ")}`,
             );
         }
     }, 30000);

@@ -6,18 +6,24 @@
 import { once } from "events";
 import Redis, { RedisOptions } from "ioredis";
 import { createSentinel, RedisSentinelOptions } from "redis";
-import { ClusterDescription } from "./cluster";
+import { ClusterDescription, tlsOptionsOf } from "./cluster";
 import { withTimeout } from "./poll";
 
 /** What a client needs from the stack outputs. */
-export type ClientStack = Pick<ClusterDescription, "masterName" | "sentinelNodes" | "appUser" | "passwords">;
+export type ClientStack = Pick<
+    ClusterDescription,
+    "masterName" | "sentinelNodes" | "appUser" | "passwords" | "tlsCaCertificate" | "tlsClientCertificate" | "tlsClientKey"
+>;
 
 /**
  * ioredis: a short command timeout so that a frozen master is noticed in under a second, and the failover detector,
  * which subscribes to the Sentinels' +switch-master and reconnects at once instead of waiting for errors.
  */
 export function ioredisOptions(stack: ClientStack): RedisOptions {
+    const tls = tlsOptionsOf(stack);
     return {
+        // With tlsEnabled: TLS to the Sentinels and to the node they name, each verified against the stack's CA.
+        ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
         sentinels: stack.sentinelNodes.map((sentinel) => ({ host: sentinel.ip, port: sentinel.port })),
         name: stack.masterName,
         role: "master",
@@ -61,18 +67,21 @@ export async function connectedIoredis(stack: ClientStack): Promise<Redis> {
  * answers, every second until that Sentinel no longer flags the master down or failing over.
  */
 export function nodeRedisOptions(stack: ClientStack) {
+    // With tlsEnabled: TLS to the Sentinels and to the nodes, each verified against the stack's CA.
+    const tls = tlsOptionsOf(stack);
+    const socket = (connectTimeout: number) => (tls ? { connectTimeout, tls: true as const, ...tls } : { connectTimeout });
     return {
         name: stack.masterName,
         sentinelRootNodes: stack.sentinelNodes.map(({ ip, port }) => ({ host: ip, port })),
         sentinelClientOptions: {
             username: "clientsentinel",
             password: stack.passwords.clientsentinel,
-            socket: { connectTimeout: 500 },
+            socket: socket(500),
         },
         nodeClientOptions: {
             username: stack.appUser,
             password: stack.passwords.app,
-            socket: { connectTimeout: 1000 },
+            socket: socket(1000),
         },
         // A command to a frozen master fails after 500 ms instead of waiting until the master is thawed.
         commandOptions: { timeout: 500 },

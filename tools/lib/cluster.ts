@@ -17,6 +17,41 @@ export interface ClusterDescription {
     readonly sentinelNodes: readonly NodeAddress[];
     readonly appUser: string;
     readonly passwords: Readonly<Record<Principal, string>>;
+    /** With tlsEnabled: the CA's PEM, and the client certificate and key when the stack issued one. */
+    readonly tlsCaCertificate?: string;
+    readonly tlsClientCertificate?: string;
+    readonly tlsClientKey?: string;
+}
+
+/** Node's TLS options for a connection to the cluster: its CA, and the client certificate if there is one; undefined without TLS. */
+export function tlsOptionsOf(
+    description: Pick<ClusterDescription, "tlsCaCertificate" | "tlsClientCertificate" | "tlsClientKey">,
+): { ca: string; cert?: string; key?: string } | undefined {
+    if (!description.tlsCaCertificate) {
+        return undefined;
+    }
+    return {
+        ca: description.tlsCaCertificate,
+        ...(description.tlsClientCertificate && description.tlsClientKey
+            ? { cert: description.tlsClientCertificate, key: description.tlsClientKey }
+            : {}),
+    };
+}
+
+/** A login to a node: a user, its password and, with TLS, how to speak it. */
+export interface Login {
+    readonly username: string;
+    readonly password: string;
+    readonly tls?: { ca: string; cert?: string; key?: string };
+}
+
+/** The login of `principal` (the application user's name for "app"), with the cluster's TLS options. */
+export function loginAs(description: ClusterDescription, principal: Principal): Login {
+    return {
+        username: principal === "app" ? description.appUser : principal,
+        password: description.passwords[principal],
+        tls: tlsOptionsOf(description),
+    };
 }
 
 function checkDescription(source: string, value: unknown): ClusterDescription {

@@ -4,7 +4,7 @@ import { setTimeout as delay } from "timers/promises";
 import { NodeAddress } from "../../settings/types";
 import { pollUntil } from "./poll";
 import { assessCluster } from "./assess";
-import { address, ClusterDescription } from "./cluster";
+import { address, ClusterDescription, loginAs, tlsOptionsOf } from "./cluster";
 import { observeCluster, parseInfo, withConnection } from "./observe";
 import { ioredisClient } from "./clients";
 
@@ -80,6 +80,7 @@ async function listenToSentinels(
             port: sentinel.port,
             username: "admin",
             password: description.passwords.admin,
+            tls: tlsOptionsOf(description),
             connectTimeout: 1000,
             maxRetriesPerRequest: 0,
             retryStrategy: () => 200,
@@ -113,8 +114,7 @@ export async function missingWrites(
     }
     return withConnection(
         node,
-        "admin",
-        description.passwords.admin,
+        loginAs(description, "admin"),
         async (client) => {
             let count = 0;
             for (let i = 0; i < confirmed.length; i += 500) {
@@ -165,7 +165,7 @@ export function startConfirmingWriter(description: ClusterDescription, intervalM
 const mastersSeen = (description: ClusterDescription) =>
     Promise.all(
         description.sentinelNodes.map((sentinel) =>
-            withConnection(sentinel, "clientsentinel", description.passwords.clientsentinel, async (client) => {
+            withConnection(sentinel, loginAs(description, "clientsentinel"), async (client) => {
                 const [ip, port] = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", description.masterName)) as string[];
                 return `${ip}:${port}`;
             }).catch(() => undefined),
@@ -233,7 +233,7 @@ export async function runFailoverDrill(
         await pollUntil(
             `${victim.name} to rejoin as a replica of ${newMaster}`,
             () =>
-                withConnection(victim, "admin", description.passwords.admin, async (client) => {
+                withConnection(victim, loginAs(description, "admin"), async (client) => {
                     const info = parseInfo(await client.info("replication"));
                     const rejoined =
                         info.role === "slave" &&

@@ -1,21 +1,21 @@
 import Redis from "ioredis";
 import { NodeAddress } from "../../settings/types";
 import { NodeObservation, SentinelObservation } from "./assess";
-import { ClusterDescription } from "./cluster";
+import { ClusterDescription, Login, loginAs } from "./cluster";
 
 /** One short-lived connection with every wait bounded: no retry, no offline queue. */
 export async function withConnection<T>(
     node: NodeAddress,
-    username: string,
-    password: string,
+    login: Login,
     work: (client: Redis) => Promise<T>,
     timeoutMs = 2000,
 ): Promise<T> {
     const client = new Redis({
         host: node.ip,
         port: node.port,
-        username,
-        password,
+        username: login.username,
+        password: login.password,
+        tls: login.tls,
         lazyConnect: true,
         // The ready check sends INFO, which the Sentinel client profile rightly refuses.
         enableReadyCheck: false,
@@ -90,9 +90,7 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * user has no business with a Sentinel's internals.
  */
 async function tiltSince(description: ClusterDescription, sentinel: NodeAddress): Promise<number | undefined> {
-    const info = parseInfo(
-        await withConnection(sentinel, "admin", description.passwords.admin, (client) => client.info("sentinel")),
-    );
+    const info = parseInfo(await withConnection(sentinel, loginAs(description, "admin"), (client) => client.info("sentinel")));
     return info.sentinel_tilt === "1" ? Number(info.sentinel_tilt_since_seconds) : undefined;
 }
 
@@ -100,7 +98,7 @@ async function tiltSince(description: ClusterDescription, sentinel: NodeAddress)
 export async function observeSentinel(description: ClusterDescription, sentinel: NodeAddress): Promise<SentinelObservation> {
     try {
         const tiltSinceSeconds = await tiltSince(description, sentinel);
-        return await withConnection(sentinel, "clientsentinel", description.passwords.clientsentinel, async (client) => {
+        return await withConnection(sentinel, loginAs(description, "clientsentinel"), async (client) => {
             const master = pairs(await client.call("SENTINEL", "MASTER", description.masterName));
             const replicas = ((await client.call("SENTINEL", "REPLICAS", description.masterName)) as unknown[]).map(pairs);
             const peers = ((await client.call("SENTINEL", "SENTINELS", description.masterName)) as unknown[]).map(pairs);
@@ -126,7 +124,7 @@ export async function observeSentinel(description: ClusterDescription, sentinel:
 /** Asks one Redis node, as admin, for its replication state. */
 export async function observeNode(description: ClusterDescription, node: NodeAddress): Promise<NodeObservation> {
     try {
-        const info = await withConnection(node, "admin", description.passwords.admin, async (client) =>
+        const info = await withConnection(node, loginAs(description, "admin"), async (client) =>
             parseInfo((await client.info("server")) + (await client.info("replication"))),
         );
         return nodeObservationFromInfo(node, info);
