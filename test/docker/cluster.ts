@@ -27,6 +27,10 @@ export interface ClusterOutputs {
     readonly appUser: string;
     readonly passwords: Record<Principal, string>;
     readonly metricsTargets: { node: string; kind: "redis" | "sentinel"; target: string }[];
+    /** With tlsEnabled: the CA, and the client certificate and key when tlsClientCertificate is set. */
+    readonly tlsCaCertificate?: string;
+    readonly tlsClientCertificate?: string;
+    readonly tlsClientKey?: string;
 }
 
 export interface RunningCluster {
