@@ -1,15 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Principal } from "../acl";
-import {
-    ExporterTls,
-    exporterName,
-    exportersNeedCertificate,
-    NodeTls,
-    RenderedFile,
-    renderExporter,
-    renderRedisNode,
-    renderSentinelNode,
-} from "../render";
+import { exporterName, NodeTls, RenderedFile, renderExporter, renderRedisNode, renderSentinelNode } from "../render";
 import { NodeAddress, Settings } from "../settings/types";
 import { clusterPasswords } from "./credentials";
 import { buildExporterImage, buildImage } from "./image";
@@ -17,7 +8,7 @@ import { MetricsExporter } from "./metricsExporter";
 import { RedisNetwork } from "./network";
 import { RedisNode } from "./redisNode";
 import { SentinelNode } from "./sentinelNode";
-import { clusterCertificates } from "./tls";
+import { clusterTls, ClusterTlsOutputs } from "./tls";
 
 export interface RedisSentinelClusterArgs {
     /** Validated settings (see settings/load.ts). */
@@ -26,13 +17,6 @@ export interface RedisSentinelClusterArgs {
     readonly passwords?: Partial<Record<Principal, pulumi.Input<string>>>;
     /** The private key of the stack's own CA (settings.tls.caCertificate), secret. */
     readonly tlsCaPrivateKey?: pulumi.Input<string>;
-}
-
-/** What a client needs for TLS (tlsEnabled): the CA, and the client certificate and its secret key if one was asked for. */
-export interface ClusterTlsOutputs {
-    readonly caCertificate: pulumi.Output<string>;
-    readonly clientCertificate?: pulumi.Output<string>;
-    readonly clientKey?: pulumi.Output<string>;
 }
 
 /** A Redis node as a client sees it: where it is and the role it starts with. */
@@ -80,42 +64,14 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             { networkName: topology.networkName, subnet: topology.subnet, gateway: topology.gateway },
             { parent: this, aliases: [{ name: topology.networkName }] },
         );
-        const certificates = settings.tls.enabled
-            ? clusterCertificates(
-                  this,
-                  settings.tls,
-                  [...topology.redisNodes, ...topology.sentinelNodes],
-                  [
-                      ...(settings.tls.clientCertificate ? ["client"] : []),
-                      ...(settings.metrics.enabled && exportersNeedCertificate(settings) ? ["metrics"] : []),
-                  ],
-                  args.tlsCaPrivateKey,
-              )
-            : undefined;
-        const nodeTls = (node: NodeAddress): pulumi.Output<NodeTls | undefined> => {
-            const pair = certificates?.nodes[node.name];
-            return certificates && pair
-                ? pulumi.all([certificates.caCertPem, pair.certPem, pair.keyPem]).apply(([ca, cert, key]) => ({ ca, cert, key }))
-                : pulumi.output(undefined);
-        };
-        const metricsPair = certificates?.clients.metrics;
-        const exporterTls: pulumi.Output<ExporterTls | undefined> = certificates
-            ? pulumi
-                  .all([certificates.caCertPem, metricsPair?.certPem, metricsPair?.keyPem])
-                  .apply(([ca, cert, key]) => ({ ca, client: cert && key ? { cert, key } : undefined }))
-            : pulumi.output(undefined);
-        const client = certificates?.clients.client;
-        this.tls = certificates && {
-            caCertificate: certificates.caCertPem,
-            clientCertificate: client?.certPem,
-            clientKey: client && pulumi.secret(client.keyPem),
-        };
+        const tls = clusterTls(this, settings, args.tlsCaPrivateKey);
+        this.tls = tls.outputs;
 
         // Files are rendered inside an apply, where the passwords and keys are plain text, and stay secret.
         const nodeArgs = (node: NodeAddress, render: (plain: Record<Principal, string>, tls?: NodeTls) => RenderedFile[]) => ({
             image: image.repoDigest,
             networkName: network.networkName,
-            files: pulumi.secret(pulumi.all([this.passwords, nodeTls(node)]).apply(([plain, tls]) => render(plain, tls))),
+            files: pulumi.secret(pulumi.all([this.passwords, tls.forNode(node)]).apply(([plain, pem]) => render(plain, pem))),
         });
 
         // With metrics on, every node gets an exporter of its own, a child of the node that takes nothing from it.
@@ -134,8 +90,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                     networkName: network.networkName,
                     files: pulumi.secret(
                         pulumi
-                            .all([this.passwords, exporterTls])
-                            .apply(([plain, tls]) => renderExporter(settings, kind, node, plain, tls)),
+                            .all([this.passwords, tls.forExporters])
+                            .apply(([plain, pem]) => renderExporter(settings, kind, node, plain, pem)),
                     ),
                 },
                 { parent },

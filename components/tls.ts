@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { NodeAddress, TlsSettings } from "../settings/types";
+import { caCertificateUses, clientCertificateUses, nodeCertificateNames, nodeCertificateUses } from "../render/certificates";
+import { ExporterTls, exportersNeedCertificate, NodeTls } from "../render/render";
+import { NodeAddress, Settings, TlsSettings } from "../settings/types";
 
 /** PEM material of one certificate holder; the key is secret. */
 export interface CertifiedKey {
@@ -18,10 +20,6 @@ export interface ClusterCertificates {
 /** How long the CA the program makes is valid (ten years), and when `pulumi up` renews it (the last year). */
 export const caValidityHours = 87_600;
 export const caEarlyRenewalHours = 8_760;
-
-/** What a node certificate may do: serve TLS, and be the client of replication and of the Sentinels' links. */
-export const nodeCertificateUses = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
-export const clientCertificateUses = ["digital_signature", "key_encipherment", "client_auth"];
 
 const key = (name: string, parent: pulumi.Resource) =>
     new tls.PrivateKey(name, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent });
@@ -52,7 +50,7 @@ export function clusterCertificates(
                 privateKeyPem: caKey.privateKeyPem,
                 isCaCertificate: true,
                 subject: { commonName: "redis-sentinel-docker CA", organization: "redis-sentinel-docker" },
-                allowedUses: ["cert_signing", "crl_signing"],
+                allowedUses: caCertificateUses,
                 validityPeriodHours: caValidityHours,
                 earlyRenewalHours: caEarlyRenewalHours,
             },
@@ -90,15 +88,7 @@ export function clusterCertificates(
     return {
         caCertPem,
         nodes: Object.fromEntries(
-            nodes.map((node) => [
-                node.name,
-                certify(
-                    node.name,
-                    node.name,
-                    { ips: [node.ip, "127.0.0.1"], dnsNames: [node.name, "localhost"] },
-                    nodeCertificateUses,
-                ),
-            ]),
+            nodes.map((node) => [node.name, certify(node.name, node.name, nodeCertificateNames(node), nodeCertificateUses)]),
         ),
         clients: Object.fromEntries(
             clients.map((name) => [
@@ -106,5 +96,57 @@ export function clusterCertificates(
                 certify(name, `redis-sentinel-docker ${name}`, { ips: [], dnsNames: [] }, clientCertificateUses),
             ]),
         ),
+    };
+}
+
+/** What a client needs for TLS (tlsEnabled): the CA, and the client certificate and its secret key if one was asked for. */
+export interface ClusterTlsOutputs {
+    readonly caCertificate: pulumi.Output<string>;
+    readonly clientCertificate?: pulumi.Output<string>;
+    readonly clientKey?: pulumi.Output<string>;
+}
+
+/** The TLS material of each part of the cluster, in the shapes the renderers take; undefined throughout with TLS off. */
+export interface ClusterTls {
+    forNode(node: NodeAddress): pulumi.Output<NodeTls | undefined>;
+    readonly forExporters: pulumi.Output<ExporterTls | undefined>;
+    readonly outputs?: ClusterTlsOutputs;
+}
+
+/**
+ * The cluster's certificates (clusterCertificates) when TLS is on: one per node, one for the client when the stack
+ * asks for it, one for the exporters when the nodes check their clients' certificates.
+ */
+export function clusterTls(parent: pulumi.Resource, settings: Settings, ownCaKey: pulumi.Input<string> | undefined): ClusterTls {
+    if (!settings.tls.enabled) {
+        return { forNode: () => pulumi.output(undefined), forExporters: pulumi.output(undefined) };
+    }
+    const { topology } = settings;
+    const clients = [
+        ...(settings.tls.clientCertificate ? ["client"] : []),
+        ...(settings.metrics.enabled && exportersNeedCertificate(settings) ? ["metrics"] : []),
+    ];
+    const certificates = clusterCertificates(
+        parent,
+        settings.tls,
+        [...topology.redisNodes, ...topology.sentinelNodes],
+        clients,
+        ownCaKey,
+    );
+    const { caCertPem } = certificates;
+    const { metrics, client } = certificates.clients;
+    return {
+        forNode: (node) => {
+            const { certPem, keyPem } = certificates.nodes[node.name];
+            return pulumi.all([caCertPem, certPem, keyPem]).apply(([ca, cert, key]) => ({ ca, cert, key }));
+        },
+        forExporters: pulumi
+            .all([caCertPem, metrics?.certPem, metrics?.keyPem])
+            .apply(([ca, cert, key]) => ({ ca, client: cert && key ? { cert, key } : undefined })),
+        outputs: {
+            caCertificate: caCertPem,
+            clientCertificate: client?.certPem,
+            clientKey: client && pulumi.secret(client.keyPem),
+        },
     };
 }

@@ -1,3 +1,4 @@
+export * from "./certificates";
 export * from "./identity";
 export * from "./paths";
 export * from "./render";

@@ -4,12 +4,14 @@
  * Writes every file the program would upload, for every container, through the program's own rendering code.
  * Settings: Pulumi.yaml's defaults, then the stack file's plain values, then --set. Passwords: the environment
  * (REDIS_SENTINEL_<PRINCIPAL>_PASSWORD, e.g. REDIS_SENTINEL_ADMIN_PASSWORD) or generated; written only to
- * DIR/secrets.json, never printed.
+ * DIR/secrets.json, never printed. With tlsEnabled, the certificates are made with openssl (tools/lib/pki.ts), as
+ * the program's @pulumi/tls resources would make them: a CA of its own for this rendering, not the stack's.
  */
 import * as path from "path";
 import { parseArgs } from "util";
 import { principals } from "../acl";
 import { completePasswords, renderCluster, writeRenderedCluster } from "../render";
+import { makeClusterPem } from "../tools/lib/pki";
 import { loadPasswordOverrides, loadSettings, overridingReader, passwordKey, stackFileReader } from "../settings";
 
 const usage = "usage: npm run render -- --out DIR [--stack NAME] [--set key=value ...]";
@@ -45,10 +47,9 @@ function main(): void {
     );
     const passwords = completePasswords(loadPasswordOverrides((key) => fromEnvironment[key]));
 
-    const written = writeRenderedCluster(values.out, renderCluster(settings, passwords), passwords);
-    console.log(
-        `wrote ${written.length} files for ${Object.keys(renderCluster(settings, passwords)).length} containers to ${values.out}`,
-    );
+    const files = renderCluster(settings, passwords, settings.tls.enabled ? makeClusterPem(settings) : undefined);
+    const written = writeRenderedCluster(values.out, files, passwords);
+    console.log(`wrote ${written.length} files for ${Object.keys(files).length} containers to ${values.out}`);
 }
 
 try {

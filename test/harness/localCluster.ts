@@ -23,10 +23,9 @@ import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import { Principal } from "../../acl";
-import { ClusterPem, completePasswords, exporterName, KeyPair, Passwords, renderCluster } from "../../render";
-import { clientCertificateUses, nodeCertificateUses } from "../../components/tls";
+import { completePasswords, exporterName, Passwords, renderCluster } from "../../render";
 import { loadSettings, overridingReader, Settings, TlsAuthClients } from "../../settings";
-import { certRequest, newPrivateKey, selfSignedCa, signCertificate } from "../../tools/lib/pki";
+import { makeClusterPem } from "../../tools/lib/pki";
 import { exporterCommand, exporterEnvironment, hostNodeDirs, prepareRuntimeFiles, serverAccount } from "./hostAdaptation";
 import { ClusterDescription } from "../../tools/lib/cluster";
 import { pollUntil, withTimeout } from "../../tools/lib/poll";
@@ -259,28 +258,6 @@ async function renderLoopbackCluster(options: LocalClusterOptions) {
     const passwords = completePasswords(options.passwords ?? {});
     const pem = settings.tls.enabled ? makeClusterPem(settings) : undefined;
     return { settings, passwords, pem, files: renderCluster(settings, passwords, pem) };
-}
-
-/** What the program's @pulumi/tls resources make (components/tls.ts), made with openssl: a CA, node and client pairs. */
-function makeClusterPem(settings: Settings): ClusterPem & { client: KeyPair } {
-    const caKey = newPrivateKey();
-    const ca = selfSignedCa(caKey, "local test CA", 24, ["cert_signing", "crl_signing"]);
-    const pair = (commonName: string, ips: string[], dnsNames: string[], uses: readonly string[]): KeyPair => {
-        const key = newPrivateKey();
-        return { key, cert: signCertificate(certRequest(key, commonName, ips, dnsNames), ca, caKey, 24, uses) };
-    };
-    const { redisNodes, sentinelNodes } = settings.topology;
-    return {
-        ca,
-        nodes: Object.fromEntries(
-            [...redisNodes, ...sentinelNodes].map((node) => [
-                node.name,
-                pair(node.name, [node.ip, "127.0.0.1"], [node.name, "localhost"], nodeCertificateUses),
-            ]),
-        ),
-        metrics: pair("metrics", [], [], clientCertificateUses),
-        client: pair("client", [], [], clientCertificateUses),
-    };
 }
 
 function userPasswords(settings: Settings, passwords: Passwords): Record<string, string> {

@@ -2,6 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { X509Certificate } from "crypto";
 
 const root = path.join(__dirname, "..", "..");
 
@@ -20,6 +21,19 @@ describe("npm run render", () => {
         outDir = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
     });
     afterEach(() => fs.rmSync(outDir, { recursive: true, force: true }));
+
+    it("with tlsEnabled and metrics, writes each node's certificate from a CA of its own, and the exporters' files", () => {
+        render(outDir, {}, ["--set", "tlsEnabled=true", "--set", "metricsEnabled=true", "--set", "tlsAuthClients=optional"]);
+        const read = (file: string) => fs.readFileSync(path.join(outDir, file), "utf8");
+        const ca = new X509Certificate(read("sentinel2/etc/redis/tls/ca.crt"));
+        const cert = new X509Certificate(read("sentinel2/etc/redis/tls/node.crt"));
+        expect(cert.checkIssued(ca)).toBe(true);
+        expect(cert.checkIP("192.168.55.21")).toBe("192.168.55.21");
+        expect(read("sentinel2/etc/redis/sentinel.conf")).toMatch(/^port 0\ntls-port 26379\n/m);
+        expect(read("redis1-exporter/etc/redis-exporter/exporter.env")).toContain("REDIS_ADDR=rediss://192.168.55.10:6379\n");
+        expect(new X509Certificate(read("redis1-exporter/etc/redis-exporter/tls/client.crt")).checkIssued(ca)).toBe(true);
+        expect(fs.statSync(path.join(outDir, "redis1/etc/redis/tls/node.key")).mode & 0o777).toBe(0o600);
+    }, 60_000);
 
     it("writes every container's files at their paths, and the passwords only to secrets.json (0600)", () => {
         const adminPassword = "Admin-from-the-environment-42";

@@ -8,6 +8,15 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import {
+    caCertificateUses,
+    clientCertificateUses,
+    ClusterPem,
+    KeyPair,
+    nodeCertificateNames,
+    nodeCertificateUses,
+} from "../../render";
+import { Settings } from "../../settings/types";
 
 /** Extended key usages by the name @pulumi/tls gives them in `allowedUses`. */
 const extendedUses: Readonly<Record<string, string>> = { server_auth: "serverAuth", client_auth: "clientAuth" };
@@ -143,4 +152,31 @@ export function signCertificate(
         ],
         { "node.csr": requestPem, "ca.crt": caCertPem, "ca.key": caKeyPem, "ext.cnf": extensions(uses, false) },
     );
+}
+
+/**
+ * The material the program's @pulumi/tls resources would make for `settings` (components/tls.ts), made here: a CA,
+ * a pair for every node with the same names and uses, one for the exporters and one for a client.
+ */
+export function makeClusterPem(settings: Settings): ClusterPem & { client: KeyPair } {
+    const hours = settings.tls.validityHours;
+    const caKey = newPrivateKey();
+    const ca = selfSignedCa(caKey, "redis-sentinel-docker CA", hours, caCertificateUses);
+    const pair = (commonName: string, names: { ips: string[]; dnsNames: string[] }, uses: readonly string[]): KeyPair => {
+        const key = newPrivateKey();
+        return { key, cert: signCertificate(certRequest(key, commonName, names.ips, names.dnsNames), ca, caKey, hours, uses) };
+    };
+    const { redisNodes, sentinelNodes } = settings.topology;
+    const none = { ips: [], dnsNames: [] };
+    return {
+        ca,
+        nodes: Object.fromEntries(
+            [...redisNodes, ...sentinelNodes].map((node) => [
+                node.name,
+                pair(node.name, nodeCertificateNames(node), nodeCertificateUses),
+            ]),
+        ),
+        metrics: pair("redis-sentinel-docker metrics", none, clientCertificateUses),
+        client: pair("redis-sentinel-docker client", none, clientCertificateUses),
+    };
 }
