@@ -3,7 +3,8 @@
  *
  * Measures, on real redis-server/redis-sentinel processes (the integration suite's harness), the client-visible write
  * outage and the rejoin time of a failover for this program's Sentinel defaults, the seed's effective settings
- * (Redis's own defaults), the Bitnami chart's defaults, and a larger topology. Writes a markdown report and an SVG
+ * (Redis's own defaults), the Bitnami chart's defaults, a larger topology, and this program's defaults with TLS on every
+ * link (tlsEnabled), so that TLS's cost stands beside plain text in the same run. Writes a markdown report and an SVG
  * chart to DIR (default bench/results). Takes several minutes: the slow configurations wait 30 s and 60 s per failover.
  */
 import { execFileSync } from "child_process";
@@ -24,6 +25,8 @@ interface Configuration {
     readonly redisNodes: number;
     readonly sentinels: number;
     readonly quorum: number;
+    /** TLS on every link (tlsEnabled): the clients, replication and the Sentinels' links. */
+    readonly tls?: boolean;
 }
 
 /** The program's own defaults, read where the program reads them, so the benchmark follows any change. */
@@ -68,6 +71,16 @@ const configurations: readonly Configuration[] = [
         sentinels: 5,
         quorum: 3,
     },
+    {
+        id: "tls",
+        label: `this program with TLS (${program.downAfterMilliseconds} / ${program.failoverTimeout})`,
+        downAfterMilliseconds: program.downAfterMilliseconds,
+        failoverTimeout: program.failoverTimeout,
+        redisNodes: 3,
+        sentinels: 3,
+        quorum: program.quorum,
+        tls: true,
+    },
 ];
 
 async function measure(config: Configuration, reps: number): Promise<DrillReport[]> {
@@ -80,6 +93,7 @@ async function measure(config: Configuration, reps: number): Promise<DrillReport
             quorum: String(config.quorum),
         },
         readyTimeoutMs: 60_000,
+        tls: config.tls ? {} : undefined,
     });
     const reports: DrillReport[] = [];
     try {
@@ -121,7 +135,7 @@ function markdownReport(commandLine: string, reps: number, results: Map<Configur
         `Command: \`${commandLine}\``,
         "",
         `Run on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${version.split(" ").slice(0, 3).join(" ")}; real processes on loopback, the master frozen with SIGSTOP (as \`docker pause\`), ${reps} repetitions per configuration, medians shown.`,
-        "A writer (ioredis in Sentinel mode, the settings the README documents) confirms every write with `WAIT 1`.",
+        "A writer (ioredis in Sentinel mode, the settings the README documents) confirms every write with `WAIT 1`; with TLS, over TLS to the Sentinels and the master.",
         "",
         "| configuration (down-after / failover-timeout ms) | replicas + Sentinels | failover (s) | client write outage (s) | outage vs this program | rejoin after unfreeze (s) | confirmed writes lost |",
         "|---|---|---|---|---|---|---|",
