@@ -3,7 +3,10 @@
  * ports are closed, a client without the CA is refused, and with tlsAuthClients "yes" so is a client without a
  * certificate. The failover walk-through with TLS is in failover.test.ts, the ACL matrix in aclMatrix.test.ts.
  */
+import { execFile } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
+import * as path from "path";
 import * as tls from "tls";
 import Redis from "ioredis";
 import { createClient } from "redis";
@@ -156,6 +159,23 @@ describe("TLS on real processes (tlsAuthClients yes)", () => {
             expect(await tlsPing(node, cluster.passwords.admin, { ca, cert, key })).toBe("PONG");
         }
     });
+
+    test("npm run status reads the stack's TLS outputs and finds the cluster healthy over TLS, client certificate and all", async () => {
+        const file = path.join(cluster.workDir, "outputs.json");
+        cluster.writeDescription(file);
+        const result = await new Promise<{ code: number; stdout: string }>((resolve) =>
+            execFile(
+                "npx",
+                ["ts-node", "--transpile-only", "tools/status.ts", "--from", file, "--json"],
+                { cwd: path.join(__dirname, "..", ".."), timeout: 60_000 },
+                (error, stdout) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout }),
+            ),
+        );
+        const assessment = JSON.parse(result.stdout) as { healthy: boolean; problems: string[]; master: string };
+        expect({ code: result.code, problems: assessment.problems }).toEqual({ code: 0, problems: [] });
+        expect(assessment.master).toBe(`${cluster.redisNodes[0].ip}:${cluster.redisNodes[0].port}`);
+        fs.rmSync(file);
+    }, 60_000);
 
     test("replication, the Sentinels and the exporters present their own certificates", async () => {
         const info = await cluster.withConnection(cluster.redisNodes[0].name, (client) => client.info("replication"));
