@@ -9,7 +9,7 @@
  * disturb the cluster if they ran (SLAVEOF, CLIENT KILL, PSYNC, SHUTDOWN, ...).
  */
 import Redis from "ioredis";
-import { redisAclProfiles, sentinelAclProfiles } from "../../acl";
+import { principals, redisAclProfiles, sentinelAclProfiles } from "../../acl";
 import { loadSettings } from "../../settings";
 import { LocalCluster, startLocalCluster } from "../harness/localCluster";
 
@@ -324,16 +324,7 @@ describe.each([
 
     test("the matrix is large enough and covers every principal on both kinds of instance", () => {
         expect(probes.length).toBeGreaterThanOrEqual(40);
-        for (const user of [
-            "admin",
-            "replication",
-            "sentinelredis",
-            "sentinelsentinel",
-            "clientsentinel",
-            "failover",
-            "metrics",
-            appUser,
-        ]) {
+        for (const user of principals.map((principal) => (principal === "app" ? appUser : principal))) {
             expect(probes.some((probe) => probe.user === user || probe.command.includes(user))).toBe(true);
         }
         expect(
