@@ -4,8 +4,6 @@
  * plain-text client refused, and the failover drill (a crash-like pause, then a planned stop, whose handover the
  * entrypoint does over TLS) with a WAIT-confirmed writer over TLS: no confirmed write lost.
  */
-import * as net from "net";
-import Redis from "ioredis";
 import { dockerPause, dockerStop } from "../../tools/drill";
 import { ClusterDescription, tlsOptionsOf } from "../../tools/lib/cluster";
 import { DrillReport, runFailoverDrill, waitHealthy } from "../../tools/lib/failover";
@@ -14,56 +12,22 @@ import { removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
 import { ClusterProbe } from "../docker/probe";
 import { exporterView, parseMetrics } from "../harness/metrics";
+import { plainTextReply, replyOrFirstError } from "../harness/tlsProbes";
 import { describeWithEngine, loadProgram } from "./support";
 
-/** One command as admin from the host, over TLS or not; the reply, or the first error ioredis reported. */
-async function adminCommand(
+/** One command as admin from the host, over TLS with the stack's CA and client certificate or in plain text. */
+const adminCommand = (
     description: ClusterDescription,
     node: { ip: string; port: number },
     tls: boolean,
     ...command: [string, ...string[]]
-): Promise<unknown> {
-    const client = new Redis({
-        host: node.ip,
-        port: node.port,
-        username: "admin",
-        password: description.passwords.admin,
-        tls: tls ? tlsOptionsOf(description) : undefined,
-        lazyConnect: true,
-        enableReadyCheck: false,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        connectTimeout: 2000,
-        commandTimeout: 2000,
-    });
-    const errors: string[] = [];
-    client.on("error", (error: Error) => errors.push(error.message));
-    try {
-        await client.connect();
-        return await client.call(...command);
-    } catch (error) {
-        return errors[0] ?? (error as Error).message;
-    } finally {
-        client.disconnect();
-    }
-}
-
-/** What a plain-text PING to `node` gets back: the raw bytes as text, or "(closed)". */
-function plainPing(node: { ip: string; port: number }): Promise<string> {
-    return new Promise((resolve) => {
-        const socket = net.connect({ host: node.ip, port: node.port });
-        let reply = "";
-        const done = () => {
-            socket.destroy();
-            resolve(reply || "(closed)");
-        };
-        socket.setTimeout(3000, done);
-        socket.on("connect", () => socket.write("PING\r\n"));
-        socket.on("data", (chunk) => (reply += chunk.toString("latin1")));
-        socket.on("close", done);
-        socket.on("error", done);
-    });
-}
+) =>
+    replyOrFirstError(
+        node,
+        { username: "admin", password: description.passwords.admin },
+        tls ? tlsOptionsOf(description) : undefined,
+        ...command,
+    );
 
 describeWithEngine("TLS in containers", () => {
     let cluster: RunningCluster;
@@ -97,7 +61,7 @@ describeWithEngine("TLS in containers", () => {
 
     test("a plain-text client is refused by every node; a TLS client with the stack's CA and certificate is answered", async () => {
         for (const node of [...description.redisNodes, ...description.sentinelNodes]) {
-            const plain = await plainPing(node);
+            const plain = await plainTextReply(node);
             expect({ node: node.name, plain }).not.toMatchObject({ plain: expect.stringMatching(/^[+-]/) });
             expect({ node: node.name, tls: await adminCommand(description, node, true, "PING") }).toEqual({
                 node: node.name,

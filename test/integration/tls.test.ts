@@ -5,60 +5,19 @@
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import * as tls from "tls";
-import Redis from "ioredis";
 import { createClient } from "redis";
 import { connectedIoredis, nodeRedisClient } from "../../tools/lib/clients";
 import { tlsOptionsOf } from "../../tools/lib/cluster";
 import { withTimeout } from "../../tools/lib/poll";
 import { LocalCluster, LocalNode, startLocalCluster } from "../harness/localCluster";
 import { exporterView, scrape } from "../harness/metrics";
+import { plainTextReply, replyOrFirstError } from "../harness/tlsProbes";
 
-/** What the server at `node` answers to a plain-text PING (null: it closed the connection or said nothing in 2 s). */
-function plainPing(node: LocalNode): Promise<string | null> {
-    return new Promise((resolve) => {
-        const socket = net.connect({ host: node.ip, port: node.port });
-        let reply = "";
-        const done = (value: string | null) => {
-            socket.destroy();
-            resolve(value);
-        };
-        socket.setTimeout(2000, () => done(reply || null));
-        socket.on("connect", () => socket.write("PING\r\n"));
-        socket.on("data", (chunk) => (reply += chunk.toString("latin1")));
-        socket.on("close", () => done(reply || null));
-        socket.on("error", () => done(null));
-    });
-}
-
-/** Opens a TLS connection with `options` and logs in as admin; resolves with the PING reply or the first error's message. */
-async function tlsPing(node: LocalNode, password: string, options: tls.ConnectionOptions): Promise<string> {
-    const client = new Redis({
-        host: node.ip,
-        port: node.port,
-        username: "admin",
-        password,
-        tls: options,
-        enableReadyCheck: false,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        connectTimeout: 2000,
-        lazyConnect: true,
-    });
-    const errors: string[] = [];
-    client.on("error", (error: Error) => errors.push(error.message));
-    try {
-        await client.connect();
-        return await client.ping();
-    } catch (error) {
-        // ioredis rejects with "Connection is closed." and reports the TLS failure itself as an error event.
-        return errors[0] ?? (error as Error).message;
-    } finally {
-        client.disconnect();
-    }
-}
+/** An admin PING over TLS with `options`: "PONG", or why not. */
+const tlsPing = (node: LocalNode, password: string, options: tls.ConnectionOptions) =>
+    replyOrFirstError(node, { username: "admin", password }, options, "PING");
 
 describe("TLS on real processes (tlsAuthClients no)", () => {
     let cluster: LocalCluster;
@@ -84,7 +43,7 @@ describe("TLS on real processes (tlsAuthClients no)", () => {
                 });
             }
             // A TLS port answers plain text by closing the connection (perhaps after a TLS alert), never with RESP.
-            expect({ node: node.name, reply: (await plainPing(node)) ?? "(closed)" }).not.toMatchObject({
+            expect({ node: node.name, reply: await plainTextReply(node) }).not.toMatchObject({
                 reply: expect.stringMatching(/^[+-]/),
             });
         }
