@@ -16,13 +16,13 @@
  * Each node gets its own 127.0.0.x address and a free port. What differs from a container is listed in
  * hostAdaptation.ts. Every process is killed by `stop()`, when start-up fails, and when the Node process exits.
  */
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
-import { Principal } from "../../acl";
+import { Principal, principals } from "../../acl";
 import { completePasswords, exporterName, Passwords, renderCluster } from "../../render";
 import { loadSettings, overridingReader, Settings, TlsAuthClients } from "../../settings";
 import { makeClusterPem } from "../../tools/lib/pki";
@@ -139,6 +139,17 @@ const sentinelBase = 60;
 /** Exporters sit 100 addresses above their node. */
 const exporterOffset = 100;
 const maxNodesPerKind = 40;
+
+/** Fails, saying how to get it, unless the exporter's program is installed (`.ci/run` installs it). */
+function requireExporter(): void {
+    try {
+        execFileSync(exporterCommand, ["-version"], { stdio: "ignore", timeout: 5000 });
+    } catch {
+        throw new Error(
+            `startLocalCluster: metrics need ${exporterCommand}, which is not installed (apt-get install prometheus-redis-exporter)`,
+        );
+    }
+}
 
 /** Every child this module started and has not yet seen exit, so that exit hooks can kill them. */
 const liveChildren = new Set<ChildProcess>();
@@ -260,17 +271,11 @@ async function renderLoopbackCluster(options: LocalClusterOptions) {
     return { settings, passwords, pem, files: renderCluster(settings, passwords, pem) };
 }
 
+/** Each ACL user's password by user name: every principal's, the application user under its configured name. */
 function userPasswords(settings: Settings, passwords: Passwords): Record<string, string> {
-    return {
-        admin: passwords.admin,
-        replication: passwords.replication,
-        sentinelredis: passwords.sentinelredis,
-        sentinelsentinel: passwords.sentinelsentinel,
-        clientsentinel: passwords.clientsentinel,
-        failover: passwords.failover,
-        metrics: passwords.metrics,
-        [settings.appUser.name]: passwords.app,
-    };
+    return Object.fromEntries(
+        principals.map((principal) => [principal === "app" ? settings.appUser.name : principal, passwords[principal]]),
+    );
 }
 
 const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
@@ -327,6 +332,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     };
 
     const exporters: LocalExporter[] = [];
+    if (options.metrics) {
+        requireExporter();
+    }
     const startExporter = async (watched: LocalNode): Promise<LocalExporter> => {
         const name = exporterName(watched.name);
         const ip = settings.metrics.exporters[watched.name];
