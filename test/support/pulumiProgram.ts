@@ -23,6 +23,8 @@ export interface DeclaredResource {
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     /** The state the mock provider answered with. */
     readonly state: Readonly<Record<string, any>>;
+    /** The explicit provider reference ("urn::id") it was registered with; undefined for the default provider. */
+    readonly provider?: string;
 }
 
 export interface ProgramRun {
@@ -199,6 +201,7 @@ export async function runProgram(
                     dependencies: registration?.dependencies ?? [],
                     propertyDependencies: registration?.propertyDependencies ?? {},
                     state,
+                    provider: args.provider,
                 });
                 return { id, state };
             },

@@ -1,0 +1,42 @@
+/**
+ * An existing single-host stack must show no change at all under this version: the same resources, URNs, providers,
+ * dependencies and inputs as the version before multi-host placement (issue 18). The baseline was recorded from that
+ * version's program (commit 972274a) with `WRITE_BASELINE=1 npx jest test/unit/singleHost.test.ts`, and each
+ * run plans an update from it the way the deployer does.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { planOf } from "../docker/plan";
+import { runProgram } from "../support/pulumiProgram";
+import { ResourceSnapshot, snapshotOf } from "../support/resourceSnapshot";
+
+const loadIndex = () => {
+    let exports: Record<string, unknown> = {};
+    jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run is the point
+        exports = require("../../index");
+    });
+    return exports;
+};
+
+const stacks: Readonly<Record<string, Record<string, string>>> = {
+    defaults: {},
+    "tls and metrics": { tlsEnabled: "true", tlsClientCertificate: "true", metricsEnabled: "true" },
+};
+
+const baselineFile = (stack: string) =>
+    path.join(__dirname, "fixtures", `single-host-${stack.replace(/\W+/g, "-")}.json`);
+
+describe.each(Object.keys(stacks))("an existing single-host stack (%s)", (stack) => {
+    it("plans no change at all: every resource the same, none created or deleted", async () => {
+        const snapshot = snapshotOf(await runProgram(stacks[stack], loadIndex));
+        if (process.env.WRITE_BASELINE === "1") {
+            fs.writeFileSync(baselineFile(stack), `${JSON.stringify(snapshot, null, 1)}\n`);
+        }
+        const baseline = JSON.parse(fs.readFileSync(baselineFile(stack), "utf8")) as Record<string, ResourceSnapshot>;
+        const changes = planOf(baseline, snapshot).filter((step) => step.op !== "same");
+        expect(changes).toEqual([]);
+        // Providers and dependencies too: the engine orders and routes its steps by them.
+        expect(snapshot).toEqual(baseline);
+    }, 60_000);
+});
