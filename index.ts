@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RedisSentinelCluster } from "./components";
-import { loadPasswordOverrides, loadSettings, loadTlsCaKey, projectName } from "./settings";
+import { loadDockerHostsTls, loadPasswordOverrides, loadSettings, loadTlsCaKey, projectName } from "./settings";
 
 // Raw reads: a secret password is validated in plain text here and wrapped as a secret at once.
 const readConfig = (key: string) => pulumi.runtime.getConfig(`${projectName}:${key}`);
@@ -9,6 +9,7 @@ const readConfig = (key: string) => pulumi.runtime.getConfig(`${projectName}:${k
 const settings = loadSettings(readConfig);
 const passwordOverrides = loadPasswordOverrides(readConfig);
 const tlsCaPrivateKey = loadTlsCaKey(readConfig, settings);
+const dockerHostsTls = loadDockerHostsTls(readConfig, settings);
 
 const cluster = new RedisSentinelCluster("redis-sentinel", {
     settings,
@@ -16,6 +17,7 @@ const cluster = new RedisSentinelCluster("redis-sentinel", {
         Object.entries(passwordOverrides).map(([principal, value]) => [principal, pulumi.secret(value)]),
     ),
     tlsCaPrivateKey: tlsCaPrivateKey === undefined ? undefined : pulumi.secret(tlsCaPrivateKey),
+    dockerHostsTls,
 });
 
 export const masterName = cluster.masterName;

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Principal } from "../acl";
 import { exporterName, NodeTls, RenderedFile, renderExporter, renderRedisNode, renderSentinelNode } from "../render";
-import { NodeAddress, Settings } from "../settings/types";
+import { DockerHostTls, NodeAddress, Settings } from "../settings/types";
 import { clusterPasswords } from "./credentials";
-import { buildExporterImage, buildImage } from "./image";
+import { buildExporterImage } from "./image";
 import { MetricsExporter } from "./metricsExporter";
-import { RedisNetwork } from "./network";
+import { placeCluster } from "./placement";
 import { RedisNode } from "./redisNode";
 import { SentinelNode } from "./sentinelNode";
 import { clusterTls, ClusterTlsOutputs } from "./tls";
@@ -17,6 +17,8 @@ export interface RedisSentinelClusterArgs {
     readonly passwords?: Partial<Record<Principal, pulumi.Input<string>>>;
     /** The private key of the stack's own CA (settings.tls.caCertificate), secret. */
     readonly tlsCaPrivateKey?: pulumi.Input<string>;
+    /** The client certificates of the tcp:// Docker hosts (settings.topology.hosts), by host name; made secret here. */
+    readonly dockerHostsTls?: Readonly<Record<string, DockerHostTls>>;
 }
 
 /** A Redis node as a client sees it: where it is and the role it starts with. */
@@ -54,23 +56,13 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
 
         const passwords = clusterPasswords(this, args.passwords ?? {});
         this.passwords = pulumi.secret(pulumi.all(passwords) as pulumi.Output<Record<Principal, string>>);
-        const image = buildImage(this, settings.image);
-        // The logical name is fixed, not the setting: changing `networkName` is then a replacement of one resource
-        // (delete before replace, and the engine deletes the attached containers first and recreates them, volumes
-        // kept), not a second network created beside the first, which Docker refuses ("Pool overlaps"). The alias
-        // keeps stacks created when the logical name was the setting.
-        const network = new RedisNetwork(
-            "network",
-            { networkName: topology.networkName, subnet: topology.subnet, gateway: topology.gateway },
-            { parent: this, aliases: [{ name: topology.networkName }] },
-        );
+        const placement = placeCluster(this, settings, args.dockerHostsTls);
         const tls = clusterTls(this, settings, args.tlsCaPrivateKey);
         this.tls = tls.outputs;
 
         // Files are rendered inside an apply, where the passwords and keys are plain text, and stay secret.
         const nodeArgs = (node: NodeAddress, render: (plain: Record<Principal, string>, tls?: NodeTls) => RenderedFile[]) => ({
-            image: image.repoDigest,
-            networkName: network.networkName,
+            ...placement.forNode(node),
             files: pulumi.secret(pulumi.all([this.passwords, tls.forNode(node)]).apply(([plain, pem]) => render(plain, pem))),
         });
 
@@ -87,7 +79,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                     ip: settings.metrics.exporters[node.name],
                     port: settings.metrics.port,
                     image: exporterImage.repoDigest,
-                    networkName: network.networkName,
+                    networkName: placement.networkName,
                     files: pulumi.secret(
                         pulumi
                             .all([this.passwords, tls.forExporters])
@@ -122,7 +114,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         }
 
         this.masterName = topology.masterName;
-        this.networkName = network.networkName;
+        this.networkName = placement.networkName;
         this.redisNodes = topology.redisNodes.map((node, index) => ({ ...node, role: index === 0 ? "master" : "replica" }));
         this.sentinelNodes = [...topology.sentinelNodes];
         this.appUser = settings.appUser.name;

@@ -22,17 +22,26 @@ function localImage(
     imageName: string,
     context: string,
     args: Record<string, string>,
+    provider?: docker.Provider,
 ): docker.Image {
     return new docker.Image(
         name,
         { imageName, build: { context, dockerfile: `${context}/Dockerfile`, args }, skipPush: true },
-        { parent },
+        { parent, ...(provider && { provider }) },
     );
 }
 
-/** Builds the one image that every Redis node and Sentinel runs. */
-export function buildImage(parent: pulumi.Resource, image: ImageSettings): docker.Image {
-    return localImage("redis-image", parent, image.imageName, imageContext, imageBuildArgs(image));
+/**
+ * Builds the one image that every Redis node and Sentinel runs: on the default engine, or, with `dockerHosts`, on the
+ * engine of `host` (`redis-image-<host>`), so that no registry is needed.
+ */
+export function buildImage(
+    parent: pulumi.Resource,
+    image: ImageSettings,
+    host?: { name: string; provider: docker.Provider },
+): docker.Image {
+    const name = host ? `redis-image-${host.name}` : "redis-image";
+    return localImage(name, parent, image.imageName, imageContext, imageBuildArgs(image), host?.provider);
 }
 
 /** Builds the image of the Prometheus exporters (metricsEnabled) from Debian's prometheus-redis-exporter. */

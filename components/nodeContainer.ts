@@ -11,8 +11,10 @@ export interface NodeContainerArgs {
     readonly node: NodeAddress;
     /** Image reference (the local image id, so that a rebuild replaces the container). */
     readonly image: pulumi.Input<string>;
-    /** Network to join with the node's static address. */
-    readonly networkName: pulumi.Input<string>;
+    /** Network to join with the node's static address; undefined on several hosts, where the node uses its host's network. */
+    readonly networkName?: pulumi.Input<string>;
+    /** The Docker engine of the node's host (`dockerHosts`); undefined for the default provider of a single-host stack. */
+    readonly provider?: docker.Provider;
     /** Files to upload; secret, since they carry passwords. */
     readonly files: pulumi.Output<RenderedFile[]>;
     /**
@@ -62,15 +64,19 @@ export function createNodeContainer(
     command: "redis" | "sentinel",
     args: NodeContainerArgs,
 ): { container: docker.Container; volume: docker.Volume } {
-    const { node } = args;
-    const volume = new docker.Volume(`${node.name}-data`, { name: `${node.name}-data` }, { parent, ...nodeVolumeOptions });
+    const { node, provider } = args;
+    const volume = new docker.Volume(
+        `${node.name}-data`,
+        { name: `${node.name}-data` },
+        { parent, ...nodeVolumeOptions, ...(provider && { provider }) },
+    );
     const container = new docker.Container(
         node.name,
         {
             name: node.name,
             image: args.image,
             command: [command],
-            networksAdvanced: [{ name: args.networkName, ipv4Address: node.ip }],
+            ...containerNetwork(args.networkName, node.ip),
             volumes: [{ volumeName: volume.name, containerPath: containerPaths.dataDir }],
             uploads: args.files.apply((files) => files.map((file) => ({ file: file.path, content: file.content }))),
             healthcheck: nodeHealthcheck,
@@ -88,7 +94,25 @@ export function createNodeContainer(
             // its daemon.json defaults to them, a difference on every refresh that would replace the container.
             logDriver: "local",
         },
-        { parent, ...nodeContainerOptions, dependsOn: args.after ? [args.after.container] : [] },
+        {
+            parent,
+            ...nodeContainerOptions,
+            dependsOn: args.after ? [args.after.container] : [],
+            ...(provider && { provider }),
+        },
     );
     return { container, volume };
+}
+
+/**
+ * How a container joins the network: on the cluster's bridge with its static address, or, on several hosts (no
+ * bridge), in its host's network namespace, where it listens at the host's address (README, "Across several machines").
+ */
+export function containerNetwork(
+    networkName: pulumi.Input<string> | undefined,
+    ip: string,
+): Pick<docker.ContainerArgs, "networksAdvanced" | "networkMode"> {
+    return networkName === undefined
+        ? { networkMode: "host" }
+        : { networksAdvanced: [{ name: networkName, ipv4Address: ip }] };
 }

@@ -1,6 +1,7 @@
 import { builtinUsers, Principal, principals } from "../acl";
 import { ConfigReader, readRawSettings } from "./raw";
-import { ImageSettings, MetricsSettings, RedisSource, Settings, TlsAuthClients, TlsSettings } from "./types";
+import { parseDockerHosts, parseDockerHostsTls, parsePlacedNodeList, validatePlacement } from "./hosts";
+import { DockerHostTls, ImageSettings, MetricsSettings, RedisSource, Settings, TlsAuthClients, TlsSettings } from "./types";
 import {
     parseExporterList,
     parseNodeList,
@@ -24,13 +25,17 @@ export function loadSettings(read: ConfigReader): Settings {
     const flag = (key: string) => raw[key] as boolean;
     const list = (key: string) => raw[key] as string[];
 
+    const hosts = parseDockerHosts("dockerHosts", list("dockerHosts"));
+    const nodeList = (key: string) =>
+        hosts.length > 0 ? parsePlacedNodeList(key, list(key), hosts) : parseNodeList(key, list(key));
     const topology = {
+        hosts,
         networkName: text("networkName"),
         subnet: text("subnet"),
         gateway: text("gateway"),
         masterName: text("masterName"),
-        redisNodes: parseNodeList("redisNodes", list("redisNodes")),
-        sentinelNodes: parseNodeList("sentinelNodes", list("sentinelNodes")),
+        redisNodes: nodeList("redisNodes"),
+        sentinelNodes: nodeList("sentinelNodes"),
         quorum: number("quorum"),
         downAfterMilliseconds: number("downAfterMilliseconds"),
         failoverTimeout: number("failoverTimeout"),
@@ -73,6 +78,16 @@ export function loadSettings(read: ConfigReader): Settings {
         earlyRenewalHours: number("tlsEarlyRenewalHours"),
     };
     validateTls(tls, topology);
+    if (hosts.length > 0) {
+        if (metrics.enabled) {
+            throw new Error(
+                "`metricsEnabled` is not supported with `dockerHosts` yet: the exporters would need a port of their own on each host",
+            );
+        }
+        const plainPort = (node: { port: number }) =>
+            tls.enabled && tls.plainTextPortOffset > 0 ? [node.port + tls.plainTextPortOffset] : [];
+        validatePlacement(topology, plainPort);
+    }
     return { topology, image, appUser, metrics, tls };
 }
 
@@ -96,4 +111,12 @@ export function loadTlsCaKey(read: ConfigReader, settings: Settings): string | u
     const given = key === undefined || key.trim() === "" ? undefined : key;
     validateTlsCaKey(settings.tls.caCertificate, given);
     return given;
+}
+
+/**
+ * The client certificates of the tcp:// Docker hosts (`dockerHostsTls`, a secret), by host name; every tcp:// host
+ * must have them. Errors never show the value.
+ */
+export function loadDockerHostsTls(read: ConfigReader, settings: Settings): Record<string, DockerHostTls> {
+    return parseDockerHostsTls("dockerHostsTls", read("dockerHostsTls"), settings.topology.hosts);
 }

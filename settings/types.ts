@@ -1,12 +1,35 @@
-/** A container's name and its static address on the network. */
+/** A container's name and its static address on the network (with `dockerHosts`: its host's address). */
 export interface NodeAddress {
     readonly name: string;
     readonly ip: string;
     readonly port: number;
+    /** The `dockerHosts` host it runs on; absent on a single-host stack, so that nothing about such a stack changes. */
+    readonly host?: string;
+}
+
+/** A Docker engine the nodes may be placed on (`dockerHosts`). */
+export interface DockerHost {
+    readonly name: string;
+    /** Where peers and clients on other machines reach the host: each of its nodes listens and announces here. */
+    readonly address: string;
+    /** The Docker provider's `host`: unix:///..., ssh://user@host or tcp://host:port. */
+    readonly endpoint: string;
+}
+
+/** The client certificates with which the Docker provider reaches a tcp:// engine (`dockerHostsTls`), secret. */
+export interface DockerHostTls {
+    readonly ca: string;
+    readonly cert: string;
+    readonly key: string;
 }
 
 /** The whole cluster's shape: every address and port in the program is derived from this one object. */
 export interface Topology {
+    /**
+     * The Docker hosts the nodes are placed on; empty for a single-host stack, whose nodes share the bridge network
+     * below with static addresses. With hosts, every node runs in its host's network namespace (host networking).
+     */
+    readonly hosts: readonly DockerHost[];
     readonly networkName: string;
     readonly subnet: string;
     readonly gateway: string;

@@ -114,17 +114,24 @@ export function validateTopology(topology: Topology): void {
         ...topology.redisNodes.map((node) => ({ key: "redisNodes", node })),
         ...topology.sentinelNodes.map((node) => ({ key: "sentinelNodes", node })),
     ];
+    // On several hosts, nodes share their host's address and differ by port (settings/hosts.ts, validatePlacement).
+    const onNetwork = topology.hosts.length === 0;
     for (const { key, node } of nodes) {
-        usable(key, node.ip, `entry ${node.name}: address`);
-        if (node.ip === gateway) {
-            throw new Error(`\`${key}\` entry ${node.name}: address ${show(node.ip)} is the gateway`);
+        if (!namePattern.test(node.name)) {
+            throw new Error(`\`${key}\` entry ${node.name}: ${show(node.name)} is not a valid container name`);
+        }
+        if (onNetwork) {
+            usable(key, node.ip, `entry ${node.name}: address`);
+            if (node.ip === gateway) {
+                throw new Error(`\`${key}\` entry ${node.name}: address ${show(node.ip)} is the gateway`);
+            }
         }
         checkInteger(`${key}\` entry \`${node.name}: port`, node.port, 1, 65535);
         if (names.has(node.name)) {
             throw new Error(`\`${key}\` name ${show(node.name)} is used twice; container names must be unique`);
         }
         const owner = ips.get(node.ip);
-        if (owner) {
+        if (owner && onNetwork) {
             throw new Error(
                 `\`${key}\` entry ${node.name}: address ${node.ip}:${node.port} is already used by ${owner}; each container needs its own IP`,
             );
