@@ -112,7 +112,5 @@ export function containerNetwork(
     networkName: pulumi.Input<string> | undefined,
     ip: string,
 ): Pick<docker.ContainerArgs, "networksAdvanced" | "networkMode"> {
-    return networkName === undefined
-        ? { networkMode: "host" }
-        : { networksAdvanced: [{ name: networkName, ipv4Address: ip }] };
+    return networkName === undefined ? { networkMode: "host" } : { networksAdvanced: [{ name: networkName, ipv4Address: ip }] };
 }

@@ -115,9 +115,7 @@ export function parsePlacedNodeList(key: string, entries: readonly string[], hos
 
 /** The hosts the nodes are placed on, in the order of `dockerHosts`. */
 export const usedHosts = (topology: Topology): DockerHost[] =>
-    topology.hosts.filter((host) =>
-        [...topology.redisNodes, ...topology.sentinelNodes].some((node) => node.host === host.name),
-    );
+    topology.hosts.filter((host) => [...topology.redisNodes, ...topology.sentinelNodes].some((node) => node.host === host.name));
 
 /**
  * Checks a placement on several hosts: no two nodes of one host on the same port, and the loss of any one host

@@ -54,7 +54,8 @@ export function planOf(
         } else if (changed.length === 0) {
             steps.push({ urn, op: "same", changed });
         } else {
-            const inPlace = urn.includes("docker:index/container:Container") && changed.every((c) => updatableContainerInputs.has(c));
+            const inPlace =
+                urn.includes("docker:index/container:Container") && changed.every((c) => updatableContainerInputs.has(c));
             steps.push({ urn, op: inPlace ? "update" : "replace", changed });
         }
     }
