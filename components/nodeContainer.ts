@@ -55,6 +55,9 @@ export const nodeContainerOptions = {
     replaceOnChanges: ["healthcheck", "#initerror"],
 };
 
+/** The label with which a node's volume names its `dockerHosts` host. */
+export const hostLabel = "redis-sentinel-docker.host";
+
 /** How the engine treats a node's volume: nothing (an update, a rename, a destroy) deletes the data in it. */
 export const nodeVolumeOptions = { retainOnDelete: true };
 
@@ -67,7 +70,11 @@ export function createNodeContainer(
     const { node, provider } = args;
     const volume = new docker.Volume(
         `${node.name}-data`,
-        { name: `${node.name}-data` },
+        // On several hosts the volume names its host. A label is ForceNew, so moving the node to another host
+        // replaces the volume (a new, empty one there; the old one is retained), where a provider change alone would
+        // not: the bridge replaces a resource on a provider change only for ForcesProviderReplace settings
+        // (pulumi-terraform-bridge pkg/tfbridge/provider.go, DiffConfig), and pulumi-docker marks none.
+        { name: `${node.name}-data`, ...(node.host !== undefined && { labels: [{ label: hostLabel, value: node.host }] }) },
         { parent, ...nodeVolumeOptions, ...(provider && { provider }) },
     );
     const container = new docker.Container(

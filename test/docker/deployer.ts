@@ -1,6 +1,7 @@
 import Docker from "dockerode";
 import { DeclaredResource } from "../support/pulumiProgram";
 import { goDuration, parseGoDuration } from "../../components/goDuration";
+import { changedInputs, updatableContainerInputs } from "./plan";
 import { tarOf } from "./tarEntries";
 
 /** Every network, volume and container the tests make carries this label, so that tear-down finds them all. */
@@ -31,6 +32,7 @@ const supportedContainerInputs = new Set([
     "hostname",
     "labels",
     "networksAdvanced",
+    "networkMode",
     "volumes",
     "uploads",
     "healthcheck",
@@ -45,13 +47,6 @@ const supportedContainerInputs = new Set([
     "mustRun",
     "destroyGraceSeconds",
 ]);
-
-/**
- * Container inputs the provider updates in place (they are not ForceNew in resource_docker_container.go); a change to
- * any other input replaces the container. healthcheck is among them in the provider, but the program replaces on it
- * (replaceOnChanges), and the deployer follows the program's options.
- */
-const updatableContainerInputs = new Set(["restart", "maxRetryCount", "wait", "waitTimeout", "destroyGraceSeconds", "mustRun"]);
 
 /** What one container went through in a deployment, with times (ms since the epoch), as the engine would report it. */
 export interface ContainerStep {
@@ -116,14 +111,46 @@ export function demuxLogBuffer(buffer: Buffer): string {
  */
 export class Deployer {
     private readonly declared = new Map<string, DeclaredResource>();
+    /** Containers that forgetHost took out of the state: the next update creates them without deleting them first. */
+    private readonly forgotten = new Set<string>();
     /** The networks and volumes of the last deployment, by type and name. */
     private readonly others = new Map<string, DeclaredResource>();
 
-    /** `images` maps the image reference the program passes (the mock's repoDigest) to the image the fixture built. */
+    /**
+     * `images` maps the image reference the program passes (the mock's repoDigest) to the image the fixture built (on
+     * every engine: a saved and loaded image keeps its id). `engines` maps each explicit provider, by its name
+     * (`docker-<host>`), to its host's engine; a resource without one goes to `docker`, the default provider's.
+     */
     constructor(
         private readonly docker: Docker,
         private readonly images: Map<string, string>,
+        private readonly engines: ReadonlyMap<string, Docker> = new Map(),
     ) {}
+
+    /** The engine that a resource's provider drives, as the engine routes each step to the resource's provider. */
+    private engineOf(resource: Pick<DeclaredResource, "provider" | "name">): Docker {
+        if (resource.provider === undefined || resource.provider === "") {
+            return this.docker;
+        }
+        const name = providerName(resource.provider)!;
+        const engine = this.engines.get(name);
+        if (!engine) {
+            throw new Error(`${resource.name}: the deployer has no engine for provider ${name}`);
+        }
+        return engine;
+    }
+
+    /** Every engine the deployer drives. */
+    private get allEngines(): Docker[] {
+        return [this.docker, ...this.engines.values()];
+    }
+
+    /** Removes what the e2e runs left on every engine. */
+    private async removeEverywhere(): Promise<void> {
+        for (const engine of this.allEngines) {
+            await removeLabelled(engine).catch(() => undefined);
+        }
+    }
 
     /**
      * The first `pulumi up`: networks, then volumes, then the containers, each as soon as the containers it depends on
@@ -140,17 +167,17 @@ export class Deployer {
         const ofType = (type: string) => resources.filter((resource) => resource.type === type);
         try {
             for (const network of ofType(types.network)) {
-                await this.createNetwork(network.inputs);
+                await this.createNetwork(this.engineOf(network), network.inputs);
                 this.others.set(`${network.type}::${network.name}`, network);
             }
             for (const volume of ofType(types.volume)) {
-                await this.createVolume(volume.inputs);
+                await this.createVolume(this.engineOf(volume), volume.inputs);
                 this.others.set(`${volume.type}::${volume.name}`, volume);
             }
             const containers = ofType(types.container);
             const steps = await this.run(containers, async (container) => {
                 const startedAt = Date.now();
-                await this.createContainer(container.inputs);
+                await this.createContainer(container);
                 return { name: container.name, op: "create", startedAt, doneAt: Date.now() };
             });
             for (const container of containers) {
@@ -158,7 +185,7 @@ export class Deployer {
             }
             return steps;
         } catch (error) {
-            await removeLabelled(this.docker);
+            await this.removeEverywhere();
             throw error;
         }
     }
@@ -173,13 +200,23 @@ export class Deployer {
      */
     async update(resources: readonly DeclaredResource[]): Promise<ContainerStep[]> {
         for (const resource of resources.filter((r) => r.type === types.network || r.type === types.volume)) {
-            const before = this.others.get(`${resource.type}::${resource.name}`);
+            const key = `${resource.type}::${resource.name}`;
+            const before = this.others.get(key);
             const changed = before ? changedInputs(before.inputs, resource.inputs) : ["(new)"];
-            if (changed.length > 0) {
-                throw new Error(
-                    `the deployer does not implement a change to ${resource.type} ${resource.name}: ${changed.join(", ")}`,
-                );
+            if (changed.length === 0) {
+                this.others.set(key, resource);
+                continue;
             }
+            // A volume whose host label changed (a node moved to another host): the new one is created there first,
+            // and the old one, retainOnDelete, is only dropped from the state (its data stays on the old host).
+            if (resource.type === types.volume && before && changed.every((input) => input === "labels")) {
+                await this.createVolume(this.engineOf(resource), resource.inputs);
+                this.others.set(key, resource);
+                continue;
+            }
+            throw new Error(
+                `the deployer does not implement a change to ${resource.type} ${resource.name}: ${changed.join(", ")}`,
+            );
         }
         const containers = resources.filter((resource) => resource.type === types.container);
         const names = containers.map((container) => container.inputs.name as string);
@@ -190,25 +227,49 @@ export class Deployer {
         }
         const steps = await this.run(containers, async (container) => {
             const name = container.inputs.name as string;
-            const changed = changedInputs(this.declared.get(name)!.inputs, container.inputs);
+            const last = this.declared.get(name)!;
+            const changed = changedInputs(last.inputs, container.inputs);
             const startedAt = Date.now();
             this.declared.set(name, container);
-            if (changed.length === 0) {
+            const forgotten = this.forgotten.delete(name);
+            // A provider change alone replaces nothing: the engine replaces on it only when the new provider's
+            // DiffConfig says so (pulumi/pulumi step_generator.go, providerChanged), and pulumi-docker's never does.
+            if (!forgotten && changed.length === 0) {
                 return { name, op: "same", startedAt, doneAt: startedAt };
             }
-            if (changed.every((input) => updatableContainerInputs.has(input))) {
-                await this.docker.getContainer(name).update({
-                    RestartPolicy: {
-                        Name: container.inputs.restart ?? "no",
-                        MaximumRetryCount: container.inputs.maxRetryCount ?? 0,
-                    },
-                });
+            if (!forgotten && changed.length > 0 && changed.every((input) => updatableContainerInputs.has(input))) {
+                await this.engineOf(container)
+                    .getContainer(name)
+                    .update({
+                        RestartPolicy: {
+                            Name: container.inputs.restart ?? "no",
+                            MaximumRetryCount: container.inputs.maxRetryCount ?? 0,
+                        },
+                    });
                 return { name, op: "update", startedAt, doneAt: Date.now() };
             }
-            const { deletedAt, lastWords } = await this.replaceContainer(container.inputs);
+            // The old container goes through the provider recorded with it in the state, the new one through the
+            // one the program names now (they differ when the node moved to another host).
+            const lastWords = forgotten ? "(forgotten: not in the state)" : await this.deleteContainer(last);
+            const deletedAt = Date.now();
+            await this.createContainer(container);
             return { name, op: "replace", startedAt, deletedAt, doneAt: Date.now(), lastWords };
         });
         return steps;
+    }
+
+    /**
+     * `pulumi state delete` of every container and volume that the last deployment placed on the host of `provider`
+     * (`docker-<host>`): what an operator does for a host lost for good, whose engine no longer answers, so that the
+     * next `up` creates its nodes elsewhere instead of failing to delete them there. The state forgets them; nothing
+     * on the lost host is touched.
+     */
+    forgetHost(provider: string): string[] {
+        const names = [...this.declared.values()]
+            .filter((container) => providerName(container.provider) === provider)
+            .map((container) => container.inputs.name as string);
+        names.forEach((name) => this.forgotten.add(name));
+        return names;
     }
 
     /**
@@ -258,7 +319,8 @@ export class Deployer {
         if (!declared) {
             throw new Error(`no declared container named ${name}`);
         }
-        await this.replaceContainer(declared.inputs);
+        await this.deleteContainer(declared);
+        await this.createContainer(declared);
     }
 
     /**
@@ -270,8 +332,9 @@ export class Deployer {
      */
     async diff(resources: readonly DeclaredResource[]): Promise<string[]> {
         const differences: string[] = [];
-        for (const { inputs } of resources.filter((resource) => resource.type === types.container)) {
-            const inspected = await this.docker.getContainer(inputs.name).inspect();
+        for (const resource of resources.filter((candidate) => candidate.type === types.container)) {
+            const { inputs } = resource;
+            const inspected = await this.engineOf(resource).getContainer(inputs.name).inspect();
             const { declared, state } = readBack(inputs, inspected, this.images.get(inputs.image));
             for (const field of Object.keys(declared)) {
                 const [want, have] = [JSON.stringify(declared[field]), JSON.stringify(state[field])];
@@ -283,9 +346,9 @@ export class Deployer {
         return differences;
     }
 
-    private async createNetwork(inputs: Record<string, any>): Promise<void> {
+    private async createNetwork(docker: Docker, inputs: Record<string, any>): Promise<void> {
         refuseUnsupported(`network ${inputs.name}`, inputs, supportedNetworkInputs);
-        await this.docker.createNetwork({
+        await docker.createNetwork({
             Name: inputs.name,
             Driver: inputs.driver ?? "bridge",
             Attachable: Boolean(inputs.attachable),
@@ -303,9 +366,9 @@ export class Deployer {
         });
     }
 
-    private async createVolume(inputs: Record<string, any>): Promise<void> {
+    private async createVolume(docker: Docker, inputs: Record<string, any>): Promise<void> {
         refuseUnsupported(`volume ${inputs.name}`, inputs, supportedVolumeInputs);
-        await this.docker.createVolume({
+        await docker.createVolume({
             Name: inputs.name,
             Driver: inputs.driver ?? "local",
             DriverOpts: inputs.driverOpts ?? {},
@@ -313,20 +376,13 @@ export class Deployer {
         });
     }
 
-    /** deleteBeforeReplace: delete the old container, then create the new one and wait until it is ready. */
-    private async replaceContainer(inputs: Record<string, any>): Promise<{ deletedAt: number; lastWords: string }> {
-        const lastWords = await this.deleteContainer(inputs);
-        const deletedAt = Date.now();
-        await this.createContainer(inputs);
-        return { deletedAt, lastWords };
-    }
-
     /**
      * The provider's delete: stop gracefully only when destroyGraceSeconds is set, otherwise remove by force (SIGKILL).
      * Returns the last lines the container logged, read before it goes.
      */
-    private async deleteContainer(inputs: Record<string, any>): Promise<string> {
-        const container = this.docker.getContainer(inputs.name);
+    private async deleteContainer(resource: DeclaredResource): Promise<string> {
+        const { inputs } = resource;
+        const container = this.engineOf(resource).getContainer(inputs.name);
         if (inputs.destroyGraceSeconds) {
             await container.stop({ t: inputs.destroyGraceSeconds });
         }
@@ -340,14 +396,16 @@ export class Deployer {
         return lastWords;
     }
 
-    private async createContainer(inputs: Record<string, any>): Promise<void> {
+    private async createContainer(resource: DeclaredResource): Promise<void> {
+        const { inputs } = resource;
+        const docker = this.engineOf(resource);
         refuseUnsupported(`container ${inputs.name}`, inputs, supportedContainerInputs);
         const image = this.images.get(inputs.image);
         if (!image) {
             throw new Error(`container ${inputs.name}: image ${inputs.image} was not built by the fixture`);
         }
         const healthcheck = inputs.healthcheck;
-        const container = await this.docker.createContainer({
+        const container = await docker.createContainer({
             name: inputs.name,
             Image: image,
             Cmd: inputs.command,
@@ -372,11 +430,12 @@ export class Deployer {
                         `${volume.volumeName ?? volume.hostPath}:${volume.containerPath}${volume.readOnly ? ":ro" : ""}`,
                 ),
                 RestartPolicy: { Name: inputs.restart ?? "no", MaximumRetryCount: inputs.maxRetryCount ?? 0 },
+                NetworkMode: inputs.networkMode,
                 LogConfig: { Type: inputs.logDriver ?? "json-file", Config: inputs.logOpts ?? {} },
             },
         });
         if (inputs.networksAdvanced) {
-            await this.docker
+            await docker
                 .getNetwork("bridge")
                 .disconnect({ Container: container.id })
                 .catch((error: Error) => {
@@ -385,7 +444,7 @@ export class Deployer {
                     }
                 });
             for (const network of inputs.networksAdvanced as Record<string, any>[]) {
-                await this.docker.getNetwork(network.name).connect({
+                await docker.getNetwork(network.name).connect({
                     Container: container.id,
                     EndpointConfig: { Aliases: network.aliases, IPAMConfig: { IPv4Address: network.ipv4Address } },
                 });
@@ -431,12 +490,6 @@ export class Deployer {
     }
 }
 
-/** The names of the inputs whose declared values differ between two deployments (compared as the engine stores them). */
-function changedInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
-    const names = new Set([...Object.keys(before), ...Object.keys(after)]);
-    return [...names].filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));
-}
-
 /**
  * The container inputs the provider reads back, as declared (with the schema's defaults) and as its Read sets them
  * from `docker inspect`. Health check timings come back through Go's Duration.String(): "60s" reads "1m0s".
@@ -456,6 +509,7 @@ function readBack(
         name: inputs.name,
         image: imageId,
         command: inputs.command,
+        networkMode: inputs.networkMode ?? "bridge",
         networksAdvanced: (inputs.networksAdvanced ?? []).map((network: Record<string, any>) => [
             network.name,
             network.ipv4Address,
@@ -479,7 +533,11 @@ function readBack(
         name: inspected.Name.replace(/^\//, ""),
         image: inspected.Image,
         command: inspected.Config.Cmd,
-        networksAdvanced: Object.entries(networks).map(([name, network]) => [name, network.IPAMConfig?.IPv4Address]),
+        // The provider reads network_mode back, and reads networks_advanced only for networks other than the mode's.
+        networkMode: inspected.HostConfig.NetworkMode === "default" ? "bridge" : inspected.HostConfig.NetworkMode,
+        networksAdvanced: Object.entries(networks)
+            .filter(([name]) => name !== inspected.HostConfig.NetworkMode)
+            .map(([name, network]) => [name, network.IPAMConfig?.IPv4Address]),
         volumes: inspected.Mounts.filter((mount) => mount.Type === "volume").map((mount) => [mount.Name, mount.Destination]),
         restart: inspected.HostConfig.RestartPolicy?.Name,
         stopTimeout: (inspected.Config as { StopTimeout?: number }).StopTimeout,
@@ -522,4 +580,13 @@ export async function removeLabelled(docker: Docker): Promise<string[]> {
         removed.push(`volume ${info.Name}`);
     }
     return removed;
+}
+
+/** The name of the provider resource in a provider reference ("<urn>::<id>", the URN ending in "::<name>"). */
+export function providerName(reference: string | undefined): string | undefined {
+    if (reference === undefined || reference === "") {
+        return undefined;
+    }
+    const parts = reference.split("::");
+    return parts[parts.length - 2];
 }

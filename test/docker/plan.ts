@@ -32,10 +32,12 @@ export function changedInputs(before: Record<string, unknown>, after: Record<str
 
 /**
  * The engine's plan, by URN: a resource it has not seen is created, one the program no longer declares is deleted,
- * one whose provider changed is replaced (the engine's step generator replaces a resource whose provider reference
- * changes to another provider), and otherwise the inputs decide: unchanged is the same, only updatable inputs is an
- * update, anything else a replacement. Components have no provider and no diff of their own: they are the same when
- * their URN is.
+ * and otherwise the inputs decide: unchanged is the same, only updatable inputs is an update, anything else a
+ * replacement. A change of provider alone replaces nothing: the engine replaces on it only when the new provider's
+ * DiffConfig asks for it (pulumi/pulumi pkg/resource/deploy/step_generator.go, providerChanged), which the bridge does
+ * only for settings marked ForcesProviderReplace (pulumi-terraform-bridge pkg/tfbridge/provider.go, configDiffer),
+ * and pulumi-docker marks none; it is listed among the changes all the same. Components have no provider and no
+ * diff of their own: they are the same when their URN is.
  */
 export function planOf(
     before: Readonly<Record<string, ResourceSnapshot>>,
@@ -49,14 +51,13 @@ export function planOf(
             continue;
         }
         const changed = changedInputs(last.inputs as Record<string, unknown>, next.inputs as Record<string, unknown>);
-        if (last.provider !== next.provider) {
-            steps.push({ urn, op: "replace", changed: ["provider", ...changed] });
-        } else if (changed.length === 0) {
-            steps.push({ urn, op: "same", changed });
+        const providerChange = last.provider === next.provider ? [] : ["provider"];
+        if (changed.length === 0) {
+            steps.push({ urn, op: "same", changed: providerChange });
         } else {
             const inPlace =
                 urn.includes("docker:index/container:Container") && changed.every((c) => updatableContainerInputs.has(c));
-            steps.push({ urn, op: inPlace ? "update" : "replace", changed });
+            steps.push({ urn, op: inPlace ? "update" : "replace", changed: [...providerChange, ...changed] });
         }
     }
     for (const urn of Object.keys(before).filter((urn) => !(urn in after))) {
