@@ -40,7 +40,12 @@ export class ClusterProbe {
             Entrypoint: ["sleep", "infinity"],
             Labels: { [e2eLabel]: "true" },
             HostConfig: { NetworkMode: outputs.network },
-            NetworkingConfig: { EndpointsConfig: { [outputs.network]: { IPAMConfig: { IPv4Address: ip } } } },
+            // On several hosts ("host"), the probe shares the test machine's network, from which every host is reached
+            // at its address, as a client on another machine reaches them.
+            NetworkingConfig:
+                outputs.network === "host"
+                    ? undefined
+                    : { EndpointsConfig: { [outputs.network]: { IPAMConfig: { IPv4Address: ip } } } },
         });
         await container.start();
         return new ClusterProbe(container, outputs);

@@ -26,27 +26,16 @@ import {
     nodesClaimingMaster,
     RedisNode,
     sentinelMaster,
-    sentinelMasterFields,
+    instanceRecords,
     SentinelNode,
     startContainer,
     waitFor,
+    waitHealed,
 } from "./support";
 
 const { downAfterMilliseconds: downAfter, failoverTimeout } = loadSettings(overridingReader(e2eStackConfig)).topology;
 /** How long a fault may take to heal: a failover the Sentinels retry once, plus a full resync. */
 const healBoundMs = downAfter + 2 * failoverTimeout + 30_000;
-
-/** SENTINEL REPLICAS / SENTINEL SENTINELS as raw lines: one record per instance, each starting with "name". */
-function instanceRecords(lines: readonly string[]): Record<string, string>[] {
-    const records: Record<string, string>[] = [];
-    for (let i = 0; i + 1 < lines.length; i += 2) {
-        if (lines[i] === "name") {
-            records.push({});
-        }
-        records[records.length - 1][lines[i]] = lines[i + 1];
-    }
-    return records;
-}
 
 describeWithEngine("faults on a real Docker engine: the cluster heals and no confirmed write is lost", () => {
     let cluster: RunningCluster;
@@ -62,48 +51,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
     const agreedAmong = async (sentinels: readonly SentinelNode[]): Promise<RedisNode> =>
         nodeAt(outputs, await agreedMaster(probe, outputs, sentinels));
 
-    /** The whole cluster as it should be; throws saying what is still wrong. */
-    const wholeCluster = async (): Promise<RedisNode> => {
-        const master = await agreedAmong(outputs.sentinelNodes);
-        const claiming = await nodesClaimingMaster(probe, outputs);
-        if (claiming.length !== 1 || claiming[0] !== master.name) {
-            throw new Error(`nodes claiming master: [${claiming.join(", ")}], the Sentinels name ${master.name}`);
-        }
-        const replicas = outputs.redisNodes.filter(({ name }) => name !== master.name);
-        for (const sentinel of outputs.sentinelNodes) {
-            const seen = (lines: string[]) =>
-                Object.fromEntries(instanceRecords(lines).map((record) => [`${record.ip}:${record.port}`, record.flags]));
-            const masterField = await sentinelMasterFields(probe, sentinel, outputs.masterName);
-            const replicaFlags = seen(await probe.cli("admin", sentinel, "SENTINEL", "replicas", outputs.masterName));
-            const sentinelFlags = seen(await probe.cli("admin", sentinel, "SENTINEL", "sentinels", outputs.masterName));
-            const expected = {
-                master: "master",
-                ...Object.fromEntries(replicas.map((replica) => [addressOf(replica), "slave"])),
-                ...Object.fromEntries(otherSentinels(sentinel).map((peer) => [addressOf(peer), "sentinel"])),
-            };
-            const actual = {
-                master: masterField("flags"),
-                ...Object.fromEntries(replicas.map((replica) => [addressOf(replica), replicaFlags[addressOf(replica)]])),
-                ...Object.fromEntries(otherSentinels(sentinel).map((peer) => [addressOf(peer), sentinelFlags[addressOf(peer)]])),
-            };
-            if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-                throw new Error(`${sentinel.name} sees ${JSON.stringify(actual)}`);
-            }
-        }
-        for (const replica of replicas) {
-            if (!(await isReplicaOf(probe, replica, addressOf(master)))) {
-                throw new Error(`${replica.name} is not a linked replica of ${master.name}`);
-            }
-        }
-        return master;
-    };
-    const healed = (since: number) =>
-        waitFor(
-            "the cluster to heal: one master, named by every Sentinel, every replica and Sentinel up and linked",
-            async () => ({ master: await wholeCluster(), healedMs: Date.now() - since }),
-            healBoundMs,
-            250,
-        );
+    const healed = (since: number) => waitHealed(probe, outputs, since, healBoundMs);
 
     /**
      * Runs one fault with a writer going: `inject` does the damage and returns when it was done (epoch ms); `recover`

@@ -97,6 +97,73 @@ export async function agreedMaster(
     return answers[0];
 }
 
+/** SENTINEL REPLICAS / SENTINEL SENTINELS as raw lines: one record per instance, each starting with "name". */
+export function instanceRecords(lines: readonly string[]): Record<string, string>[] {
+    const records: Record<string, string>[] = [];
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+        if (lines[i] === "name") {
+            records.push({});
+        }
+        records[records.length - 1][lines[i]] = lines[i + 1];
+    }
+    return records;
+}
+
+/**
+ * The whole cluster as it should be: one master, the one every Sentinel names; every Sentinel seeing every replica
+ * and every other Sentinel up; every replica linked. Returns the master; throws saying what is still wrong.
+ */
+export async function wholeCluster(probe: ClusterProbe, outputs: ClusterOutputs): Promise<RedisNode> {
+    const master = nodeAt(outputs, await agreedMaster(probe, outputs));
+    const claiming = await nodesClaimingMaster(probe, outputs);
+    if (claiming.length !== 1 || claiming[0] !== master.name) {
+        throw new Error(`nodes claiming master: [${claiming.join(", ")}], the Sentinels name ${master.name}`);
+    }
+    const replicas = outputs.redisNodes.filter(({ name }) => name !== master.name);
+    for (const sentinel of outputs.sentinelNodes) {
+        const peers = outputs.sentinelNodes.filter(({ name }) => name !== sentinel.name);
+        const seen = (lines: string[]) =>
+            Object.fromEntries(instanceRecords(lines).map((record) => [`${record.ip}:${record.port}`, record.flags]));
+        const masterField = await sentinelMasterFields(probe, sentinel, outputs.masterName);
+        const replicaFlags = seen(await probe.cli("admin", sentinel, "SENTINEL", "replicas", outputs.masterName));
+        const sentinelFlags = seen(await probe.cli("admin", sentinel, "SENTINEL", "sentinels", outputs.masterName));
+        const expected = {
+            master: "master",
+            ...Object.fromEntries(replicas.map((replica) => [addressOf(replica), "slave"])),
+            ...Object.fromEntries(peers.map((peer) => [addressOf(peer), "sentinel"])),
+        };
+        const actual = {
+            master: masterField("flags"),
+            ...Object.fromEntries(replicas.map((replica) => [addressOf(replica), replicaFlags[addressOf(replica)]])),
+            ...Object.fromEntries(peers.map((peer) => [addressOf(peer), sentinelFlags[addressOf(peer)]])),
+        };
+        if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+            throw new Error(`${sentinel.name} sees ${JSON.stringify(actual)}`);
+        }
+    }
+    for (const replica of replicas) {
+        if (!(await isReplicaOf(probe, replica, addressOf(master)))) {
+            throw new Error(`${replica.name} is not a linked replica of ${master.name}`);
+        }
+    }
+    return master;
+}
+
+/** Waits (bounded) until the whole cluster is as it should be (wholeCluster); the master and how long it took. */
+export function waitHealed(
+    probe: ClusterProbe,
+    outputs: ClusterOutputs,
+    since: number,
+    boundMs: number,
+): Promise<Waited<{ master: RedisNode; healedMs: number }>> {
+    return waitFor(
+        "the cluster to heal: one master, named by every Sentinel, every replica and Sentinel up and linked",
+        async () => ({ master: await wholeCluster(probe, outputs), healedMs: Date.now() - since }),
+        boundMs,
+        250,
+    );
+}
+
 /** The declared Redis node at "ip:port"; throws for an address the stack does not declare. */
 export function nodeAt(outputs: ClusterOutputs, address: string): RedisNode {
     const found = outputs.redisNodes.find((candidate) => addressOf(candidate) === address);
