@@ -6,7 +6,7 @@
 import { setTimeout as delay } from "timers/promises";
 import { NodeAddress } from "../../settings/types";
 import { address, ClusterDescription, loginAs } from "../../tools/lib/cluster";
-import { longestGap, missingWrites, startConfirmingWriter, waitHealthy } from "../../tools/lib/failover";
+import { longestGap, missingWrites, requireHealthy, startConfirmingWriter, waitHealthy } from "../../tools/lib/failover";
 import { parseInfo, withConnection } from "../../tools/lib/observe";
 import { pollUntil } from "../../tools/lib/poll";
 
@@ -31,7 +31,7 @@ export interface HostFaultReport {
 export interface HostFault {
     /** Takes the host away; resolves with the time it was done (epoch ms). */
     inflict(host: string): Promise<number>;
-    /** While the host is away, after the failover (if any): checks to run then. */
+    /** While the host is away: checks that start as soon as the fault is done, beside the wait for the failover. */
     during?(host: string, inflictedAt: number): Promise<void>;
     /** Brings the host back. */
     undo(host: string): Promise<void>;
@@ -93,6 +93,8 @@ export async function runHostFault(
             timeoutMs: 30_000,
         });
         inflictedAt = await fault.inflict(host);
+        const during = fault.during?.(host, inflictedAt);
+        during?.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
         if (options.expectFailover) {
             newMaster = await pollUntil(
                 `the Sentinels off ${host} to agree on a new master`,
@@ -108,9 +110,16 @@ export async function runHostFault(
                 "a confirmed write on the new master",
                 async () => (writer.confirmed.some((write) => write.at > inflictedAt) ? true : undefined),
                 { timeoutMs: 30_000, intervalMs: 20 },
-            );
+            ).catch(async (error: Error) => {
+                // Say what the cluster looks like from here, to tell a client's fault from the cluster's.
+                const state = await requireHealthy(description).then(
+                    (master) => `healthy, master ${master}`,
+                    (problem: Error) => problem.message,
+                );
+                throw new Error(`${error.message}; the writer's last errors: ${writer.lastErrors().join(" | ")}; the cluster: ${state}`);
+            });
         }
-        await fault.during?.(host, inflictedAt);
+        await during;
         const held = inflictedAt + (options.holdMs ?? 0) - Date.now();
         if (held > 0) {
             await delay(held);

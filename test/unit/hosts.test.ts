@@ -3,6 +3,9 @@
  * the loss of one host would stop a failover, and what the program declares for them.
  */
 import { X509Certificate } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
 import { loadDockerHostsTls, loadSettings, overridingReader } from "../../settings";
 import { newPrivateKey, selfSignedCa } from "../../tools/lib/pki";
 import { ProgramRun, runProgram } from "../support/pulumiProgram";
@@ -226,4 +229,23 @@ describe("the program on tcp:// hosts with TLS", () => {
         const cert = new X509Certificate(uploaded(run, "redis3", "tls/node.crt"));
         expect(cert.subjectAltName).toContain("IP Address:10.77.0.13");
     }, 60_000);
+});
+
+describe("the README's worked stack for three hosts", () => {
+    it("is accepted by the program's settings, one node of each kind per host", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("## Across several machines"));
+        const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+        expect(block).toBeDefined();
+        const config = (parse(block!) as { config: Record<string, unknown> }).config;
+        const values = Object.fromEntries(
+            Object.entries(config).map(([key, value]) => [key.replace(/^redis-sentinel:/, ""), JSON.stringify(value)]),
+        );
+        const { topology } = loadSettings(overridingReader(values));
+        expect(topology.hosts.map((host) => host.name)).toEqual(["dc1", "dc2", "dc3"]);
+        for (const host of ["dc1", "dc2", "dc3"]) {
+            expect(topology.redisNodes.filter((node) => node.host === host)).toHaveLength(1);
+            expect(topology.sentinelNodes.filter((node) => node.host === host)).toHaveLength(1);
+        }
+    });
 });

@@ -132,6 +132,7 @@ export function startConfirmingWriter(description: ClusterDescription, intervalM
     const client = ioredisClient(description);
     const run = randomUUID().slice(0, 8);
     const confirmed: { key: string; at: number }[] = [];
+    const errors: string[] = [];
     let failed = 0;
     let stopped = false;
     const done = (async () => {
@@ -144,16 +145,21 @@ export function startConfirmingWriter(description: ClusterDescription, intervalM
                     confirmed.push({ key, at: Date.now() });
                 } else {
                     failed++;
+                    errors.push(`WAIT 1 acknowledged ${acknowledged}`);
                 }
-            } catch {
+            } catch (error) {
                 failed++;
+                errors.push((error as Error).message);
             }
+            errors.splice(0, errors.length - 5);
             await delay(intervalMs);
         }
     })();
     return {
         confirmed,
         failedCount: () => failed,
+        /** The last few failures, newest last (server and client messages: no password). */
+        lastErrors: () => [...errors],
         async stop() {
             stopped = true;
             await done;
