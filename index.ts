@@ -25,6 +25,8 @@ export const network = cluster.networkName;
 export const redisNodes = cluster.redisNodes;
 export const sentinelNodes = cluster.sentinelNodes;
 export const appUser = cluster.appUser;
+/** With dockerHosts: each host's name, address and Docker endpoint (for `npm run status` and `drill --host`). */
+export const hosts = cluster.hosts;
 /** Where Prometheus scrapes each node's exporter (README, "Metrics"); empty unless metricsEnabled. */
 export const metricsTargets = cluster.metricsTargets;
 /** Secret: shown only with `pulumi stack output --show-secrets`. */

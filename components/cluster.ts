@@ -35,6 +35,14 @@ export interface MetricsTarget {
     readonly target: string;
 }
 
+/** A Docker host as the stack outputs describe it: where its nodes listen, and its engine's endpoint. */
+export interface DescribedHost {
+    readonly name: string;
+    readonly address: string;
+    /** The Docker endpoint (`unix://`, `ssh://`, `tcp://`): `npm run drill -- --host NAME` drives the host through it. */
+    readonly docker: string;
+}
+
 /** The image, the network, every Redis node and every Sentinel, wired together. */
 export class RedisSentinelCluster extends pulumi.ComponentResource {
     public readonly masterName: string;
@@ -48,6 +56,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
     public readonly metricsTargets: MetricsTarget[] = [];
     /** TLS material for clients; undefined when TLS is off. */
     public readonly tls?: ClusterTlsOutputs;
+    /** The Docker hosts (`dockerHosts`) and the endpoint of each, for the tools; undefined on a single host. */
+    public readonly hosts?: DescribedHost[];
 
     constructor(name: string, args: RedisSentinelClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("redis-sentinel:index:RedisSentinelCluster", name, {}, opts);
@@ -118,7 +128,11 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         this.redisNodes = topology.redisNodes.map((node, index) => ({ ...node, role: index === 0 ? "master" : "replica" }));
         this.sentinelNodes = [...topology.sentinelNodes];
         this.appUser = settings.appUser.name;
+        if (topology.hosts.length > 0) {
+            this.hosts = topology.hosts.map((host) => ({ name: host.name, address: host.address, docker: host.endpoint }));
+        }
         this.registerOutputs({
+            ...(this.hosts && { hosts: this.hosts }),
             masterName: this.masterName,
             networkName: this.networkName,
             redisNodes: this.redisNodes,

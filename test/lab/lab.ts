@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { setTimeout as delay } from "timers/promises";
 import Docker from "dockerode";
+import { freezeHost } from "../../tools/lib/hostFault";
 import { pollUntil } from "../../tools/lib/poll";
 
 /** The lab's bridge, in the root namespace, and its subnet: host i (from 1) is at .10+i, the root side at .1. */
@@ -231,17 +232,12 @@ export class Lab {
     }
 
     /** Freezes a host: every container on it paused (`docker pause`), as a stalled machine. Returns when done. */
-    async freeze(name: string): Promise<number> {
-        const { docker } = this.host(name);
-        const running = await docker.listContainers();
-        await Promise.all(running.map((info) => docker.getContainer(info.Id).pause()));
-        return Date.now();
+    freeze(name: string): Promise<number> {
+        return freezeHost(this.host(name).docker).inflict(name);
     }
 
-    async thaw(name: string): Promise<void> {
-        const { docker } = this.host(name);
-        const paused = await docker.listContainers({ filters: JSON.stringify({ status: ["paused"] }) });
-        await Promise.all(paused.map((info) => docker.getContainer(info.Id).unpause()));
+    thaw(name: string): Promise<void> {
+        return freezeHost(this.host(name).docker).undo(name);
     }
 
     /** Cuts a host off the network: its link to the bridge goes down (the cable pulled). */

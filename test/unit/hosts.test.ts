@@ -163,6 +163,12 @@ describe("the program on three hosts", () => {
         ]);
         expect(run.byType("docker:index/network:Network")).toEqual([]);
         expect(run.outputs.network).toBe("host");
+        // For the tools (npm run drill -- --host): each host's address and endpoint.
+        expect(run.outputs.hosts).toEqual([
+            { name: "dc1", address: "10.77.0.11", docker: "ssh://ops@10.77.0.11" },
+            { name: "dc2", address: "10.77.0.12", docker: "ssh://ops@10.77.0.12" },
+            { name: "dc3", address: "10.77.0.13", docker: "unix:///run/dc3.sock" },
+        ]);
     });
 
     it("sends every resource of a node to its host's engine, with the image built there", () => {

@@ -311,3 +311,26 @@ describe("npm run status and npm run drill exit codes", () => {
         expect(result.stdout).not.toContain("freezing");
     }, 60_000);
 });
+
+describe("the status table of a cluster on several hosts", () => {
+    it("names each node's host in a HOST column, and leaves a single-host table without one", () => {
+        const placed = <T extends { name: string }>(nodes: readonly T[]) =>
+            nodes.map((n, index) => ({ ...n, host: `dc${index + 1}` }));
+        const [p1, p2, p3] = placed([r1, r2, r3]);
+        const sentinels = sentinelSees(p1).map((observation, index) => ({
+            ...observation,
+            sentinel: { ...observation.sentinel, host: `dc${index + 1}` },
+        }));
+        const nodes = healthyNodes().map((observation, index) => ({ ...observation, node: [p1, p2, p3][index] }));
+        const assessment = assessCluster(description, sentinels, nodes);
+        expect(assessment.nodes.map((row) => row.host)).toEqual(["dc1", "dc2", "dc3"]);
+        expect(assessment.sentinels.map((row) => row.host)).toEqual(["dc1", "dc2", "dc3"]);
+        const lines = formatAssessment(assessment).split("\n");
+        expect(lines[0]).toMatch(/^NODE\s+HOST\s+ADDRESS\s+SENTINELS SAY/);
+        expect(lines[3]).toMatch(/^redis2\s+dc2\s+10\.0\.0\.11:6380\s/);
+        expect(lines.find((line) => line.startsWith("SENTINEL "))).toMatch(/^SENTINEL\s+HOST\s+ADDRESS/);
+        const single = formatAssessment(assessCluster(description, sentinelSees(r1), healthyNodes()));
+        expect(single).not.toContain("HOST");
+        expect(assessCluster(description, sentinelSees(r1), healthyNodes()).nodes.every((row) => !("host" in row))).toBe(true);
+    });
+});

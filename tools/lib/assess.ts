@@ -33,6 +33,8 @@ export interface NodeObservation {
 
 export interface NodeRow {
     readonly node: string;
+    /** The `dockerHosts` host the node runs on; absent on a single-host stack. */
+    readonly host?: string;
     readonly address: string;
     /** The role each Sentinel gives the node, in Sentinel order: master, replica, or ? when unknown. */
     readonly sentinelRoles: readonly string[];
@@ -47,6 +49,7 @@ export interface NodeRow {
 
 export interface SentinelRow {
     readonly sentinel: string;
+    readonly host?: string;
     readonly address: string;
     readonly reachable: boolean;
     readonly master: string;
@@ -62,6 +65,9 @@ export interface ClusterAssessment {
     readonly nodes: readonly NodeRow[];
     readonly sentinels: readonly SentinelRow[];
 }
+
+/** The host field of a row: only for a node placed on a `dockerHosts` host, so single-host output stays as it was. */
+const placedOn = (node: NodeAddress): { host?: string } => (node.host === undefined ? {} : { host: node.host });
 
 /** Sentinel flags that mean trouble; `master`/`slave` flags only restate the role. */
 const troubleFlags = ["s_down", "o_down", "disconnected", "failover_in_progress", "promoted", "reconf_sent", "reconf_inprog"];
@@ -129,6 +135,7 @@ export function assessCluster(
             problems.push(`${name} did not answer: ${observation.error ?? "no reply"}`);
             return {
                 node: name,
+                ...placedOn(observation.node),
                 address: nodeAddress,
                 sentinelRoles,
                 reportedRole: "?",
@@ -151,6 +158,7 @@ export function assessCluster(
             const lags = Object.values(observation.replicaLagSeconds ?? {});
             return {
                 node: name,
+                ...placedOn(observation.node),
                 address: nodeAddress,
                 sentinelRoles,
                 reportedRole: "master",
@@ -170,6 +178,7 @@ export function assessCluster(
         const masterOffset = masterObservation?.offset;
         return {
             node: name,
+            ...placedOn(observation.node),
             address: nodeAddress,
             sentinelRoles,
             reportedRole: "replica",
@@ -190,6 +199,7 @@ export function assessCluster(
 
     const sentinelRows = sentinels.map((s): SentinelRow => ({
         sentinel: s.sentinel.name,
+        ...placedOn(s.sentinel),
         address: address(s.sentinel),
         reachable: s.master !== undefined,
         master: s.master ? address(s.master) : "?",

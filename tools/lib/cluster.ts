@@ -17,6 +17,8 @@ export interface ClusterDescription {
     readonly sentinelNodes: readonly NodeAddress[];
     readonly appUser: string;
     readonly passwords: Readonly<Record<Principal, string>>;
+    /** With dockerHosts: each host's name, address and Docker endpoint (`docker`). */
+    readonly hosts?: readonly { readonly name: string; readonly address: string; readonly docker: string }[];
     /** With tlsEnabled: the CA's PEM, and the client certificate and key when the stack issued one. */
     readonly tlsCaCertificate?: string;
     readonly tlsClientCertificate?: string;

@@ -6,10 +6,15 @@ const show = (value: number | null, unit = "") => (value === null ? "-" : `${val
 /** The status table an operator reads: nodes, then Sentinels, then the verdict. */
 export function formatAssessment(assessment: ClusterAssessment): string {
     const summarise = (roles: readonly string[]) => (new Set(roles).size === 1 ? `${roles[0]} (all)` : roles.join(","));
+    // A HOST column only for a cluster placed on several hosts (dockerHosts).
+    const placed = [...assessment.nodes, ...assessment.sentinels].some((row) => row.host !== undefined);
+    const host = (row: { host?: string }) => (placed ? [row.host ?? "-"] : []);
+    const hostHeader = placed ? ["HOST"] : [];
     const nodes = formatTable(
-        ["NODE", "ADDRESS", "SENTINELS SAY", "NODE SAYS", "VERSION", "LINK", "OFFSET", "LAG", "LAG S", "FLAGS"],
+        ["NODE", ...hostHeader, "ADDRESS", "SENTINELS SAY", "NODE SAYS", "VERSION", "LINK", "OFFSET", "LAG", "LAG S", "FLAGS"],
         assessment.nodes.map((row) => [
             row.node,
+            ...host(row),
             row.address,
             summarise(row.sentinelRoles),
             row.reportedRole,
@@ -22,9 +27,10 @@ export function formatAssessment(assessment: ClusterAssessment): string {
         ]),
     );
     const sentinels = formatTable(
-        ["SENTINEL", "ADDRESS", "ANSWERS", "MASTER", "QUORUM", "PEERS", "FLAGS"],
+        ["SENTINEL", ...hostHeader, "ADDRESS", "ANSWERS", "MASTER", "QUORUM", "PEERS", "FLAGS"],
         assessment.sentinels.map((row) => [
             row.sentinel,
+            ...host(row),
             row.address,
             row.reachable ? "yes" : "no",
             row.master,

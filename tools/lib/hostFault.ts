@@ -1,17 +1,65 @@
 /**
- * Host faults on the lab, measured the way a user feels them: a client writes all the time (ioredis through the
+ * Host faults (a whole Docker host taken away), measured the way a user feels them: a client writes all the time (ioredis through the
  * Sentinels, each write confirmed with WAIT 1), a host is taken away, the Sentinels on the other hosts elect a new
  * master, the host comes back, and every confirmed write must be on the new master.
  */
 import { setTimeout as delay } from "timers/promises";
+import * as fs from "fs";
+import * as path from "path";
+import Docker from "dockerode";
 import { NodeAddress } from "../../settings/types";
-import { address, ClusterDescription, loginAs } from "../../tools/lib/cluster";
-import { longestGap, missingWrites, requireHealthy, startConfirmingWriter, waitHealthy } from "../../tools/lib/failover";
-import { parseInfo, withConnection } from "../../tools/lib/observe";
-import { pollUntil } from "../../tools/lib/poll";
+import { address, ClusterDescription, loginAs } from "./cluster";
+import { longestGap, missingWrites, requireHealthy, startConfirmingWriter, waitHealthy } from "./failover";
+import { parseInfo, withConnection } from "./observe";
+import { pollUntil } from "./poll";
 
 /** A node of the stack outputs, with the host it was placed on. */
 type PlacedNode = NodeAddress & { readonly host?: string };
+
+/**
+ * A client of a host's Docker engine from its endpoint, as the Docker CLI reads DOCKER_HOST: unix:///path, ssh://
+ * (through the SSH agent, SSH_AUTH_SOCK) or tcp:// (https on 2376 or with DOCKER_TLS_VERIFY, with the certificates of
+ * DOCKER_CERT_PATH).
+ */
+export function engineAt(endpoint: string): Docker {
+    if (endpoint.startsWith("unix://")) {
+        return new Docker({ socketPath: endpoint.slice("unix://".length) });
+    }
+    const url = new URL(endpoint);
+    if (url.protocol === "ssh:") {
+        return new Docker({
+            protocol: "ssh",
+            host: url.hostname,
+            port: Number(url.port || 22),
+            username: url.username,
+            sshOptions: { agent: process.env.SSH_AUTH_SOCK },
+        } as Docker.DockerOptions);
+    }
+    const tls = url.port === "2376" || process.env.DOCKER_TLS_VERIFY === "1";
+    const certPath = process.env.DOCKER_CERT_PATH;
+    const read = (file: string) => (certPath ? fs.readFileSync(path.join(certPath, file)) : undefined);
+    return new Docker({
+        protocol: tls ? "https" : "http",
+        host: url.hostname,
+        port: Number(url.port || (tls ? 2376 : 2375)),
+        ...(tls && certPath ? { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } : {}),
+    });
+}
+
+/** Freezes a host as a stalled machine: every running container on its engine paused; thaw unpauses them. */
+export function freezeHost(engine: Docker): HostFault {
+    return {
+        inflict: async () => {
+            const running = await engine.listContainers();
+            await Promise.all(running.map((info) => engine.getContainer(info.Id).pause()));
+            return Date.now();
+        },
+        undo: async () => {
+            const paused = await engine.listContainers({ filters: JSON.stringify({ status: ["paused"] }) });
+            await Promise.all(paused.map((info) => engine.getContainer(info.Id).unpause()));
+        },
+    };
+}
 
 export interface HostFaultReport {
     readonly host: string;
@@ -116,7 +164,9 @@ export async function runHostFault(
                     (master) => `healthy, master ${master}`,
                     (problem: Error) => problem.message,
                 );
-                throw new Error(`${error.message}; the writer's last errors: ${writer.lastErrors().join(" | ")}; the cluster: ${state}`);
+                throw new Error(
+                    `${error.message}; the writer's last errors: ${writer.lastErrors().join(" | ")}; the cluster: ${state}`,
+                );
             });
         }
         await during;
