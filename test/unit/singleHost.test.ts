@@ -24,8 +24,7 @@ const stacks: Readonly<Record<string, Record<string, string>>> = {
     "tls and metrics": { tlsEnabled: "true", tlsClientCertificate: "true", metricsEnabled: "true" },
 };
 
-const baselineFile = (stack: string) =>
-    path.join(__dirname, "fixtures", `single-host-${stack.replace(/\W+/g, "-")}.json`);
+const baselineFile = (stack: string) => path.join(__dirname, "fixtures", `single-host-${stack.replace(/\W+/g, "-")}.json`);
 
 describe.each(Object.keys(stacks))("an existing single-host stack (%s)", (stack) => {
     it("plans no change at all: every resource the same, none created or deleted", async () => {
