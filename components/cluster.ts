@@ -3,7 +3,6 @@ import { Principal } from "../acl";
 import { exporterName, NodeTls, RenderedFile, renderExporter, renderRedisNode, renderSentinelNode } from "../render";
 import { DockerHostTls, NodeAddress, Settings } from "../settings/types";
 import { clusterPasswords } from "./credentials";
-import { buildExporterImage } from "./image";
 import { MetricsExporter } from "./metricsExporter";
 import { placeCluster } from "./placement";
 import { RedisNode } from "./redisNode";
@@ -77,9 +76,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         });
 
         // With metrics on, every node gets an exporter of its own, a child of the node that takes nothing from it.
-        const exporterImage = settings.metrics.enabled ? buildExporterImage(this, settings.metrics) : undefined;
         const watch = (parent: RedisNode | SentinelNode, kind: "redis" | "sentinel", node: NodeAddress) => {
-            if (!exporterImage) {
+            if (!settings.metrics.enabled) {
                 return;
             }
             const exporter = new MetricsExporter(
@@ -87,9 +85,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                 {
                     name: exporterName(node.name),
                     ip: settings.metrics.exporters[node.name],
-                    port: settings.metrics.port,
-                    image: exporterImage.repoDigest,
-                    networkName: placement.networkName,
+                    port: settings.metrics.ports?.[node.name] ?? settings.metrics.port,
+                    ...placement.forExporter(node),
                     files: pulumi.secret(
                         pulumi
                             .all([this.passwords, tls.forExporters])

@@ -44,7 +44,16 @@ export function buildImage(
     return localImage(name, parent, image.imageName, imageContext, imageBuildArgs(image), host?.provider);
 }
 
-/** Builds the image of the Prometheus exporters (metricsEnabled) from Debian's prometheus-redis-exporter. */
-export function buildExporterImage(parent: pulumi.Resource, metrics: MetricsSettings): docker.Image {
-    return localImage("exporter-image", parent, metrics.imageName, exporterImageContext, { BASE_IMAGE: metrics.baseImage });
+/**
+ * Builds the image of the Prometheus exporters (metricsEnabled) from Debian's prometheus-redis-exporter: on the
+ * default engine, or on the engine of `host` (`exporter-image-<host>`).
+ */
+export function buildExporterImage(
+    parent: pulumi.Resource,
+    metrics: MetricsSettings,
+    host?: { name: string; provider: docker.Provider },
+): docker.Image {
+    const name = host ? `exporter-image-${host.name}` : "exporter-image";
+    const args = { BASE_IMAGE: metrics.baseImage };
+    return localImage(name, parent, metrics.imageName, exporterImageContext, args, host?.provider);
 }

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { RenderedFile } from "../render";
 import { goDuration } from "./goDuration";
-import { nodeContainerOptions } from "./nodeContainer";
+import { containerNetwork, nodeContainerOptions } from "./nodeContainer";
 
 export interface MetricsExporterArgs {
     /** The exporter's container name and its own static address on the network. */
@@ -11,7 +11,10 @@ export interface MetricsExporterArgs {
     /** Port of /metrics. */
     readonly port: number;
     readonly image: pulumi.Input<string>;
-    readonly networkName: pulumi.Input<string>;
+    /** The cluster's bridge; undefined on several hosts, where the exporter runs in its node's host's network. */
+    readonly networkName?: pulumi.Input<string>;
+    /** The engine of the node's host (`dockerHosts`); undefined for the default provider. */
+    readonly provider?: docker.Provider;
     /** Its settings, with the metrics user's password: secret. */
     readonly files: pulumi.Output<RenderedFile[]>;
 }
@@ -44,7 +47,7 @@ export class MetricsExporter extends pulumi.ComponentResource {
                 image: args.image,
                 // The image's own CMD, declared so that the state holds what the engine reads back.
                 command: ["run"],
-                networksAdvanced: [{ name: args.networkName, ipv4Address: args.ip }],
+                ...containerNetwork(args.networkName, args.ip),
                 uploads: args.files.apply((files) => files.map((file) => ({ file: file.path, content: file.content }))),
                 healthcheck: exporterHealthcheck,
                 restart: "unless-stopped",
@@ -53,7 +56,7 @@ export class MetricsExporter extends pulumi.ComponentResource {
                 logDriver: "local",
             },
             // Fixed name and address: the old container goes before its replacement starts.
-            { parent: this, ...nodeContainerOptions },
+            { parent: this, ...nodeContainerOptions, ...(args.provider && { provider: args.provider }) },
         );
         this.target = `${args.ip}:${args.port}`;
         this.registerOutputs({ target: this.target });

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { usedHosts } from "../settings/hosts";
 import { DockerHostTls, NodeAddress, Settings } from "../settings/types";
-import { buildImage } from "./image";
+import { buildExporterImage, buildImage } from "./image";
 import { RedisNetwork } from "./network";
 
 /** Where a node's resources go: the engine (provider), the image built there, and the network it joins. */
@@ -18,6 +18,8 @@ export interface Placement {
     /** The network's name as the stack outputs it: the bridge's, or "host" on several hosts. */
     readonly networkName: pulumi.Output<string>;
     forNode(node: NodeAddress): NodePlacement;
+    /** Where the exporter of `node` goes (metricsEnabled): the same engine and network, with the exporter image. */
+    forExporter(node: NodeAddress): NodePlacement;
 }
 
 /**
@@ -36,9 +38,11 @@ function singleHost(parent: pulumi.Resource, settings: Settings): Placement {
         { networkName: topology.networkName, subnet: topology.subnet, gateway: topology.gateway },
         { parent, aliases: [{ name: topology.networkName }] },
     );
+    const exporterImage = settings.metrics.enabled ? buildExporterImage(parent, settings.metrics) : undefined;
     return {
         networkName: network.networkName,
         forNode: () => ({ image: image.repoDigest, networkName: network.networkName }),
+        forExporter: () => ({ image: exporterImage!.repoDigest, networkName: network.networkName }),
     };
 }
 
@@ -50,6 +54,7 @@ function singleHost(parent: pulumi.Resource, settings: Settings): Placement {
  */
 function multiHost(parent: pulumi.Resource, settings: Settings, tls: Readonly<Record<string, DockerHostTls>>): Placement {
     const byHost = new Map<string, NodePlacement>();
+    const exportersByHost = new Map<string, NodePlacement>();
     for (const host of usedHosts(settings.topology)) {
         const material = tls[host.name];
         const provider = new docker.Provider(
@@ -66,16 +71,22 @@ function multiHost(parent: pulumi.Resource, settings: Settings, tls: Readonly<Re
         );
         const image = buildImage(parent, settings.image, { name: host.name, provider });
         byHost.set(host.name, { image: image.repoDigest, provider });
+        if (settings.metrics.enabled) {
+            const exporterImage = buildExporterImage(parent, settings.metrics, { name: host.name, provider });
+            exportersByHost.set(host.name, { image: exporterImage.repoDigest, provider });
+        }
     }
+    const lookup = (placements: Map<string, NodePlacement>, node: NodeAddress) => {
+        const placed = node.host === undefined ? undefined : placements.get(node.host);
+        if (!placed) {
+            throw new Error(`${node.name} is placed on no host of \`dockerHosts\``);
+        }
+        return placed;
+    };
     return {
         networkName: pulumi.output("host"),
-        forNode: (node) => {
-            const placed = node.host === undefined ? undefined : byHost.get(node.host);
-            if (!placed) {
-                throw new Error(`${node.name} is placed on no host of \`dockerHosts\``);
-            }
-            return placed;
-        },
+        forNode: (node) => lookup(byHost, node),
+        forExporter: (node) => lookup(exportersByHost, node),
     };
 }
 

@@ -196,7 +196,8 @@ export function renderExporter(
         kind,
         user: "metrics",
         password: passwords.metrics,
-        metricsPort: settings.metrics.port,
+        // On several hosts each exporter has a port of its own on its node's host.
+        metricsPort: settings.metrics.ports?.[node.name] ?? settings.metrics.port,
         tls: settings.tls.enabled
             ? {
                   caFile: containerPaths.exporterTlsCa,

@@ -161,3 +161,45 @@ export function validatePlacement(topology: Topology, extraPorts: (node: NodeAdd
         }
     }
 }
+
+/**
+ * Parses `metricsExporters` entries when `dockerHosts` is set: "node=port", the port at which the exporter of that
+ * node listens on the node's host (host networking). Returns each exporter's address and port by node name.
+ */
+export function parsePlacedExporterList(
+    key: string,
+    entries: readonly string[],
+    nodes: readonly NodeAddress[],
+): { exporters: Record<string, string>; ports: Record<string, number> } {
+    const exporters: Record<string, string> = {};
+    const ports: Record<string, number> = {};
+    for (const entry of entries) {
+        const match = /^([^=\s]+)=(\d+)$/.exec(entry);
+        if (!match) {
+            throw new Error(
+                `\`${key}\` entry ${show(entry)} is not of the form "node=port" (with \`dockerHosts\`, each exporter runs on its node's host)`,
+            );
+        }
+        const [, name, portText] = match;
+        const node = nodes.find((candidate) => candidate.name === name);
+        if (!node) {
+            throw new Error(
+                `\`${key}\` entry ${show(entry)} names no node; the nodes are ${nodes.map((n) => n.name).join(", ")}`,
+            );
+        }
+        if (name in ports) {
+            throw new Error(`\`${key}\` names node ${show(name)} twice`);
+        }
+        const port = Number(portText);
+        if (port < 1 || port > 65535) {
+            throw new Error(`\`${key}\` entry ${show(entry)}: port ${port} is out of range 1-65535`);
+        }
+        exporters[name] = node.ip;
+        ports[name] = port;
+    }
+    const missing = nodes.filter((node) => !(node.name in ports)).map((node) => node.name);
+    if (missing.length > 0) {
+        throw new Error(`\`${key}\` has no port for ${missing.join(", ")}; with metricsEnabled every node needs one`);
+    }
+    return { exporters, ports };
+}

@@ -1,7 +1,16 @@
 import { builtinUsers, Principal, principals } from "../acl";
 import { ConfigReader, readRawSettings } from "./raw";
-import { parseDockerHosts, parseDockerHostsTls, parsePlacedNodeList, validatePlacement } from "./hosts";
-import { DockerHostTls, ImageSettings, MetricsSettings, RedisSource, Settings, TlsAuthClients, TlsSettings } from "./types";
+import { parseDockerHosts, parseDockerHostsTls, parsePlacedExporterList, parsePlacedNodeList, validatePlacement } from "./hosts";
+import {
+    DockerHostTls,
+    ImageSettings,
+    NodeAddress,
+    MetricsSettings,
+    RedisSource,
+    Settings,
+    TlsAuthClients,
+    TlsSettings,
+} from "./types";
 import {
     parseExporterList,
     parseNodeList,
@@ -58,14 +67,23 @@ export function loadSettings(read: ConfigReader): Settings {
     validateAppUser(appUser, builtinUsers);
 
     const enabled = flag("metricsEnabled");
-    const metrics: MetricsSettings = {
+    const common = {
         enabled,
         port: number("metricsPort"),
         imageName: text("metricsImageName"),
         baseImage: text("metricsBaseImage"),
-        // The list is checked only when it is used: a stack without metrics need not keep it in step with its nodes.
-        exporters: enabled ? parseExporterList("metricsExporters", list("metricsExporters")) : {},
     };
+    // The list is checked only when it is used: a stack without metrics need not keep it in step with its nodes.
+    const metrics: MetricsSettings =
+        enabled && hosts.length > 0
+            ? {
+                  ...common,
+                  ...parsePlacedExporterList("metricsExporters", list("metricsExporters"), [
+                      ...topology.redisNodes,
+                      ...topology.sentinelNodes,
+                  ]),
+              }
+            : { ...common, exporters: enabled ? parseExporterList("metricsExporters", list("metricsExporters")) : {} };
     validateMetrics(metrics, topology);
 
     const tls: TlsSettings = {
@@ -79,14 +97,12 @@ export function loadSettings(read: ConfigReader): Settings {
     };
     validateTls(tls, topology);
     if (hosts.length > 0) {
-        if (metrics.enabled) {
-            throw new Error(
-                "`metricsEnabled` is not supported with `dockerHosts` yet: the exporters would need a port of their own on each host",
-            );
-        }
-        const plainPort = (node: { port: number }) =>
-            tls.enabled && tls.plainTextPortOffset > 0 ? [node.port + tls.plainTextPortOffset] : [];
-        validatePlacement(topology, plainPort);
+        // Every port a node takes on its host: its own, its plain-text one (TLS migration) and its exporter's.
+        const portsOf = (node: NodeAddress) => [
+            ...(tls.enabled && tls.plainTextPortOffset > 0 ? [node.port + tls.plainTextPortOffset] : []),
+            ...(metrics.ports?.[node.name] !== undefined ? [metrics.ports[node.name]] : []),
+        ];
+        validatePlacement(topology, portsOf);
     }
     return { topology, image, appUser, metrics, tls };
 }

@@ -69,8 +69,13 @@ export interface MetricsSettings {
     readonly port: number;
     readonly imageName: string;
     readonly baseImage: string;
-    /** The exporter's address, by the name of the node it watches; empty when metrics are off. */
+    /**
+     * The exporter's address, by the name of the node it watches; empty when metrics are off. With `dockerHosts`,
+     * the node's host address: the exporter runs in its host's network.
+     */
     readonly exporters: Readonly<Record<string, string>>;
+    /** With `dockerHosts`: each exporter's own port on its host (`metricsExporters` "node=port"); undefined otherwise. */
+    readonly ports?: Readonly<Record<string, number>>;
 }
 
 export type TlsAuthClients = "no" | "optional" | "yes";

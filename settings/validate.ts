@@ -223,6 +223,11 @@ export function validateMetrics(metrics: MetricsSettings, topology: Topology): v
     if (!metrics.enabled) {
         return;
     }
+    if (metrics.ports !== undefined) {
+        // On several hosts each exporter is at its node's host address; parsePlacedExporterList and
+        // validatePlacement check the ports.
+        return;
+    }
     const key = "metricsExporters";
     const nodes = [...topology.redisNodes, ...topology.sentinelNodes];
     const owners = new Map<string, string>([[topology.gateway, "the gateway"]]);

@@ -96,7 +96,22 @@ describe("dockerHosts settings", () => {
             },
             /placement: redis2 and redis1 both use port 6380 on host dc1/,
         ],
-        [{ metricsEnabled: "true" }, /`metricsEnabled` is not supported with `dockerHosts` yet/],
+        [
+            { metricsEnabled: "true" },
+            /`metricsExporters` entry "redis1=192.168.55.40" is not of the form "node=port" \(with `dockerHosts`, each exporter runs on its node's host\)/,
+        ],
+        [
+            { metricsEnabled: "true", metricsExporters: '["redis1=9121"]' },
+            /`metricsExporters` has no port for redis2, redis3, sentinel1, sentinel2, sentinel3/,
+        ],
+        [
+            {
+                metricsEnabled: "true",
+                metricsExporters:
+                    '["redis1=9121", "redis2=9121", "redis3=9121", "sentinel1=6379", "sentinel2=9122", "sentinel3=9122"]',
+            },
+            /placement: sentinel1 and redis1 both use port 6379 on host dc1/,
+        ],
     ])("refuse %j, naming the setting and the value", (overrides, message) => {
         expect(refused(overrides)).toThrow(message);
     });
@@ -212,6 +227,34 @@ describe("the program on three hosts", () => {
             expect(run.one(container, order[index]).dependencies).toContain(run.one(container, order[index - 1]).urn);
         }
     });
+});
+
+describe("the program on three hosts with metrics", () => {
+    it("runs each exporter on its node's host, in the host's network at its own port, with the exporter image built there", async () => {
+        const run = await runProgram(
+            {
+                ...threeHosts,
+                metricsEnabled: "true",
+                metricsExporters: JSON.stringify([
+                    "redis1=9121",
+                    "redis2=9121",
+                    "redis3=9121",
+                    "sentinel1=9122",
+                    "sentinel2=9122",
+                    "sentinel3=9122",
+                ]),
+            },
+            loadIndex,
+        );
+        const exporter = run.one(container, "sentinel2-exporter");
+        expect(exporter.provider?.split("::")[3]).toBe("docker-dc2");
+        expect(exporter.inputs.networkMode).toBe("host");
+        expect(exporter.dependencies).toContain(run.one("docker:index/image:Image", "exporter-image-dc2").urn);
+        const env = exporter.inputs.uploads.find((u: { file: string }) => u.file.endsWith("exporter.env")).content;
+        expect(env).toMatch(/^REDIS_ADDR=redis:\/\/10\.77\.0\.12:26379$/m);
+        expect(env).toMatch(/^REDIS_EXPORTER_WEB_LISTEN_ADDRESS=:9122$/m);
+        expect(run.outputs.metricsTargets).toContainEqual({ node: "sentinel2", kind: "sentinel", target: "10.77.0.12:9122" });
+    }, 60_000);
 });
 
 describe("the program on tcp:// hosts with TLS", () => {
