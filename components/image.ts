@@ -15,45 +15,34 @@ export function imageBuildArgs(image: ImageSettings): Record<string, string> {
     };
 }
 
-/** A local image built from one of the project's contexts; never pushed. */
+/** The engine an image is built on: a `dockerHosts` host and its provider; undefined for the default engine. */
+export type BuildHost = { readonly name: string; readonly provider: docker.Provider } | undefined;
+
+/**
+ * A local image built from one of the project's contexts, never pushed: `<base>` on the default engine, or
+ * `<base>-<host>` on the engine of a `dockerHosts` host, so that no registry is needed.
+ */
 function localImage(
-    name: string,
+    base: string,
     parent: pulumi.Resource,
     imageName: string,
     context: string,
     args: Record<string, string>,
-    provider?: docker.Provider,
+    host: BuildHost,
 ): docker.Image {
     return new docker.Image(
-        name,
+        host ? `${base}-${host.name}` : base,
         { imageName, build: { context, dockerfile: `${context}/Dockerfile`, args }, skipPush: true },
-        { parent, ...(provider && { provider }) },
+        { parent, ...(host && { provider: host.provider }) },
     );
 }
 
-/**
- * Builds the one image that every Redis node and Sentinel runs: on the default engine, or, with `dockerHosts`, on the
- * engine of `host` (`redis-image-<host>`), so that no registry is needed.
- */
-export function buildImage(
-    parent: pulumi.Resource,
-    image: ImageSettings,
-    host?: { name: string; provider: docker.Provider },
-): docker.Image {
-    const name = host ? `redis-image-${host.name}` : "redis-image";
-    return localImage(name, parent, image.imageName, imageContext, imageBuildArgs(image), host?.provider);
+/** Builds the one image that every Redis node and Sentinel runs. */
+export function buildImage(parent: pulumi.Resource, image: ImageSettings, host?: BuildHost): docker.Image {
+    return localImage("redis-image", parent, image.imageName, imageContext, imageBuildArgs(image), host);
 }
 
-/**
- * Builds the image of the Prometheus exporters (metricsEnabled) from Debian's prometheus-redis-exporter: on the
- * default engine, or on the engine of `host` (`exporter-image-<host>`).
- */
-export function buildExporterImage(
-    parent: pulumi.Resource,
-    metrics: MetricsSettings,
-    host?: { name: string; provider: docker.Provider },
-): docker.Image {
-    const name = host ? `exporter-image-${host.name}` : "exporter-image";
-    const args = { BASE_IMAGE: metrics.baseImage };
-    return localImage(name, parent, metrics.imageName, exporterImageContext, args, host?.provider);
+/** Builds the image of the Prometheus exporters (metricsEnabled) from Debian's prometheus-redis-exporter. */
+export function buildExporterImage(parent: pulumi.Resource, metrics: MetricsSettings, host?: BuildHost): docker.Image {
+    return localImage("exporter-image", parent, metrics.imageName, exporterImageContext, { BASE_IMAGE: metrics.baseImage }, host);
 }

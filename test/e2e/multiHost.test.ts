@@ -14,7 +14,7 @@ import { execIn } from "../docker/exec";
 import { containerLog } from "../docker/probe";
 import { engineRequired } from "../docker/engine";
 import { labStackConfig, LabCluster, startLabCluster, threeHostPlacement } from "../lab/cluster";
-import { describeReport, hostOf, isLinkedReplicaOf, runHostFault } from "../../tools/lib/hostFault";
+import { describeReport, HostFault, hostOf, isLinkedReplicaOf, runHostFault } from "../../tools/lib/hostFault";
 import { hostDrill } from "../../tools/drill";
 import { loadProgram, waitFor } from "./support";
 
@@ -50,13 +50,21 @@ function describeWithLab(name: string, suite: () => void): void {
     }
 }
 
+/** Metrics on: each exporter on its node's host, the Redis nodes' at 9121 and the Sentinels' at 9122. */
+const metricsConfig = {
+    metricsEnabled: "true",
+    metricsExporters: JSON.stringify(
+        Object.keys(threeHostPlacement).map((node) => `${node}=${node.startsWith("redis") ? 9121 : 9122}`),
+    ),
+};
+
 describeWithLab("across three Docker hosts (the lab): every host fault heals, no confirmed write is lost", () => {
     let cluster: LabCluster;
     let description: ClusterDescription;
     const figures: string[] = [];
 
     beforeAll(async () => {
-        cluster = await startLabCluster(loadProgram, ["dc1", "dc2", "dc3", "dc4"]);
+        cluster = await startLabCluster(loadProgram, ["dc1", "dc2", "dc3", "dc4"], threeHostPlacement, metricsConfig);
         description = cluster.outputs as unknown as ClusterDescription;
         console.log(`multi-host e2e: cluster up across dc1-dc3 in ${cluster.upMs} ms`);
     }, 600_000);
@@ -87,6 +95,27 @@ describeWithLab("across three Docker hosts (the lab): every host fault heals, no
         }
     });
 
+    test("each node's exporter serves its metrics from the node's host, at its own port", async () => {
+        const targets = cluster.outputs.metricsTargets;
+        expect(targets.map((target) => `${target.node}@${target.target}`).sort()).toEqual(
+            Object.entries(threeHostPlacement)
+                .map(([node, host]) => `${node}@${cluster.lab.host(host).address}:${node.startsWith("redis") ? 9121 : 9122}`)
+                .sort(),
+        );
+        for (const target of targets) {
+            const body = await waitFor(
+                `${target.node}'s exporter to report redis_up 1`,
+                async () => {
+                    const text = await (await fetch(`http://${target.target}/metrics`)).text();
+                    return /^redis_up 1$/m.test(text) ? text : undefined;
+                },
+                30_000,
+                500,
+            );
+            expect(body.value).toMatch(/^redis_up 1$/m);
+        }
+    });
+
     test("a replica's host frozen (its Sentinel too), by npm run drill -- --host: no failover, no write gap above 1 s", async () => {
         const master = await waitHealthy(description, healBoundMs);
         const host = ["dc1", "dc2", "dc3"].find((candidate) => candidate !== hostOf(description, master))!;
@@ -98,19 +127,34 @@ describeWithLab("across three Docker hosts (the lab): every host fault heals, no
         expect(report.writeGapMs).toBeLessThanOrEqual(1000);
     }, 300_000);
 
-    test(`the master's host frozen: the other hosts fail over within downAfterMilliseconds + 3 s (${failoverBoundMs} ms), and it rejoins as replicas`, async () => {
-        const report = await runHostFault(
-            description,
-            { inflict: (host) => cluster.lab.freeze(host), undo: (host) => cluster.lab.thaw(host) },
-            { pickHost: (master) => hostOf(description, master), expectFailover: true, failoverBoundMs, healBoundMs },
-        );
-        figures.push(describeReport("master's host frozen", report));
+    /**
+     * A fault of the master's host that the Sentinels of the other hosts must fail over within the bound, after
+     * which its old master is a linked replica of the new one, with no confirmed write lost.
+     */
+    const masterHostFault = async (what: string, fault: HostFault) => {
+        const report = await runHostFault(description, fault, {
+            pickHost: (master) => hostOf(description, master),
+            expectFailover: true,
+            failoverBoundMs,
+            healBoundMs,
+        });
+        figures.push(describeReport(what, report));
         expect(report.newMaster).not.toBe(report.oldMaster);
         expect(report.failoverMs).toBeLessThanOrEqual(failoverBoundMs);
         expect(report.lost).toBe(0);
         const oldMaster = description.redisNodes.find((node) => `${node.ip}:${node.port}` === report.oldMaster)!;
         expect(await isLinkedReplicaOf(description, oldMaster, report.newMaster)).toBe(true);
-    }, 300_000);
+    };
+
+    test(
+        `the master's host frozen: the other hosts fail over within downAfterMilliseconds + 3 s (${failoverBoundMs} ms), and it rejoins as replicas`,
+        () =>
+            masterHostFault("master's host frozen", {
+                inflict: (host) => cluster.lab.freeze(host),
+                undo: (host) => cluster.lab.thaw(host),
+            }),
+        300_000,
+    );
 
     test("the master's host cut off the network for 30 s: it refuses writes within 3 s, the majority fails over, and it returns as a replica", async () => {
         let refusedAfterMs = -1;
@@ -171,19 +215,15 @@ describeWithLab("across three Docker hosts (the lab): every host fault heals, no
         expect(report.lost).toBe(0);
     }, 300_000);
 
-    test("the master's host powered off, then on with its volumes: failover, and its nodes come back as replicas with the dataset", async () => {
-        const report = await runHostFault(
-            description,
-            { inflict: (host) => cluster.lab.powerOff(host), undo: (host) => cluster.lab.powerOn(host) },
-            { pickHost: (master) => hostOf(description, master), expectFailover: true, failoverBoundMs, healBoundMs },
-        );
-        figures.push(describeReport("master's host powered off and on", report));
-        expect(report.newMaster).not.toBe(report.oldMaster);
-        expect(report.failoverMs).toBeLessThanOrEqual(failoverBoundMs);
-        expect(report.lost).toBe(0);
-        const oldMaster = description.redisNodes.find((node) => `${node.ip}:${node.port}` === report.oldMaster)!;
-        expect(await isLinkedReplicaOf(description, oldMaster, report.newMaster)).toBe(true);
-    }, 300_000);
+    test(
+        "the master's host powered off, then on with its volumes: failover, and its nodes come back as replicas with the dataset",
+        () =>
+            masterHostFault("master's host powered off and on", {
+                inflict: (host) => cluster.lab.powerOff(host),
+                undo: (host) => cluster.lab.powerOn(host),
+            }),
+        300_000,
+    );
 
     test("a rolling pulumi up replaces every container across the three hosts, one at a time, within 2 s of write gap", async () => {
         const changed = await cluster.rerun({ minReplicasMaxLag: "2", failoverTimeout: "16000" }, loadProgram);

@@ -70,11 +70,18 @@ export async function startLabCluster(
         const started = Date.now();
         const program = await runProgram(stackConfig, load);
         await ensureBaseImage(docker);
-        // Every host builds the same image from the same inputs: build it once, and load it into each engine.
-        const declared = program.byType("docker:index/image:Image");
-        const imageId = await buildDeclaredImage(docker, declared[0]);
-        await lab.loadImage(docker, imageId);
-        const images = new Map(declared.map((image) => [mockImageId(image.inputs.imageName), imageId]));
+        // Every host builds the same images from the same inputs (the Redis image, and the exporter's with metrics
+        // on): build each once here, and load it into each engine.
+        const images = new Map<string, string>();
+        for (const image of program.byType("docker:index/image:Image")) {
+            const reference = mockImageId(image.inputs.imageName);
+            if (!images.has(reference)) {
+                const built = await buildDeclaredImage(docker, image);
+                await lab.loadImage(docker, built);
+                images.set(reference, built);
+            }
+        }
+        const imageId = images.get(mockImageId(stackConfig.imageName))!;
         const engines = new Map(lab.hosts.map((host) => [`docker-${host.name}`, host.docker]));
         const deployer = new Deployer(docker, images, engines);
         await deployer.deploy(program.resources);
