@@ -1,8 +1,9 @@
 /**
  * Runs before `npm run deploy` / `npm run destroy` hand over to the Pulumi CLI, and checks the two things without which
- * the CLI fails slowly or obscurely: a Docker engine that answers, and the Pulumi CLI of the version this project pins
- * (the `pulumi` devDependency), installed or downloadable. On the first problem it prints one line saying which and
- * exits 2; otherwise it exits 0.
+ * the CLI fails slowly or obscurely: the Docker engines (the local one, or with `dockerHosts` in the stack file every
+ * host's, through its endpoint) answering, and the Pulumi CLI of the version this project pins (the `pulumi`
+ * devDependency), installed or downloadable. On the first problem it prints one line saying which and exits 2;
+ * otherwise it exits 0. `--stack-file FILE` names the stack file (default Pulumi.dev.yaml, the stack deploy.sh uses).
  *
  * The npm package `pulumi` is a launcher: on first use it downloads the CLI from get.pulumi.com into
  * $PULUMI_HOME/versions/<version>/bin. `PULUMI_CLI_DOWNLOAD_URL` overrides where the download is checked (the tests
@@ -11,12 +12,42 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parseArgs } from "util";
 import Docker from "dockerode";
+import { loadSettings, stackFileReader } from "../settings";
+import { engineAt } from "../tools/lib/hostFault";
 import { withTimeout } from "../tools/lib/poll";
 
 const checkTimeoutMs = 5000;
 
-async function dockerProblem(): Promise<string | undefined> {
+/** The stack's Docker hosts, or none when it has none (or when its settings are bad: the program then says why). */
+function stackHosts(stackFile: string) {
+    if (!fs.existsSync(stackFile)) {
+        return [];
+    }
+    try {
+        return loadSettings(stackFileReader(stackFile)).topology.hosts;
+    } catch {
+        return [];
+    }
+}
+
+/** The first host of `dockerHosts` whose engine does not answer, named with its endpoint and the reason. */
+async function hostsProblem(stackFile: string): Promise<string | undefined> {
+    for (const host of stackHosts(stackFile)) {
+        try {
+            await withTimeout("ping", engineAt(host.endpoint).ping(), checkTimeoutMs);
+        } catch (error) {
+            return `\`dockerHosts\` host ${host.name}: no Docker engine answers at ${host.endpoint} (${(error as Error).message})`;
+        }
+    }
+    return undefined;
+}
+
+async function dockerProblem(stackFile: string): Promise<string | undefined> {
+    if (stackHosts(stackFile).length > 0) {
+        return hostsProblem(stackFile);
+    }
     const where = process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
     try {
         await withTimeout("ping", new Docker().ping(), checkTimeoutMs);
@@ -54,7 +85,8 @@ async function cliProblem(): Promise<string | undefined> {
 }
 
 async function main(): Promise<void> {
-    const problem = (await dockerProblem()) ?? (await cliProblem());
+    const { values } = parseArgs({ options: { "stack-file": { type: "string", default: "Pulumi.dev.yaml" } } });
+    const problem = (await dockerProblem(values["stack-file"]!)) ?? (await cliProblem());
     if (problem) {
         console.error(`deploy: ${problem}`);
         process.exit(2);

@@ -43,6 +43,47 @@ describe("npm run deploy without a Docker engine", () => {
     }, 60_000);
 });
 
+describe("npm run deploy with a Docker host that does not answer", () => {
+    test("stops at once with one line naming the setting, the host and its endpoint", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+        const stackFile = path.join(dir, "Pulumi.hosts.yaml");
+        fs.writeFileSync(
+            stackFile,
+            [
+                "config:",
+                "  redis-sentinel:dockerHosts:",
+                "    - dc1=10.77.9.11 unix:///nonexistent/dc1.sock",
+                "  redis-sentinel:redisNodes: [redis1=dc1:6379]",
+                "  redis-sentinel:sentinelNodes: [sentinel1=dc1:26379]",
+                "  redis-sentinel:quorum: 1",
+                "  redis-sentinel:minReplicasToWrite: 0",
+                "",
+            ].join("\n"),
+        );
+        try {
+            const started = Date.now();
+            const result = spawnSync(
+                "npx",
+                ["--no-install", "ts-node", "--transpile-only", "scripts/preflight.ts", "--stack-file", stackFile],
+                {
+                    cwd: repo,
+                    encoding: "utf8",
+                    timeout: 60_000,
+                },
+            );
+            expect(result.status).toBe(2);
+            expect(result.stderr.trim().split("\n")).toEqual([
+                expect.stringMatching(
+                    /^deploy: `dockerHosts` host dc1: no Docker engine answers at unix:\/\/\/nonexistent\/dc1\.sock \(.+\)$/,
+                ),
+            ]);
+            expect(Date.now() - started).toBeLessThan(30_000);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }, 60_000);
+});
+
 describeWithEngine("npm run deploy offline", () => {
     test("stops at once with one line saying the pinned Pulumi CLI is not installed and cannot be downloaded", async () => {
         const home = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-home-"));
