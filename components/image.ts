@@ -37,9 +37,21 @@ function localImage(
     );
 }
 
-/** Builds the one image that every Redis node and Sentinel runs. */
-export function buildImage(parent: pulumi.Resource, image: ImageSettings, host?: BuildHost): docker.Image {
-    return localImage("redis-image", parent, image.imageName, imageContext, imageBuildArgs(image), host);
+/**
+ * The one image that every Redis node and Sentinel runs, as the reference a container takes: built from image/, or,
+ * with `prebuiltImage`, pulled (`redis-image-pull[-<host>]`, kept on destroy: other stacks may run it). Either way
+ * the reference is the image's id, so that a new build or a new pull replaces the containers.
+ */
+export function buildImage(parent: pulumi.Resource, image: ImageSettings, host?: BuildHost): pulumi.Output<string> {
+    if (image.prebuilt !== undefined) {
+        const pulled = new docker.RemoteImage(
+            host ? `redis-image-pull-${host.name}` : "redis-image-pull",
+            { name: image.prebuilt, keepLocally: true },
+            { parent, ...(host && { provider: host.provider }) },
+        );
+        return pulled.imageId;
+    }
+    return localImage("redis-image", parent, image.imageName, imageContext, imageBuildArgs(image), host).repoDigest;
 }
 
 /** Builds the image of the Prometheus exporters (metricsEnabled) from Debian's prometheus-redis-exporter. */

@@ -41,7 +41,7 @@ function singleHost(parent: pulumi.Resource, settings: Settings): Placement {
     const exporterImage = settings.metrics.enabled ? buildExporterImage(parent, settings.metrics) : undefined;
     return {
         networkName: network.networkName,
-        forNode: () => ({ image: image.repoDigest, networkName: network.networkName }),
+        forNode: () => ({ image, networkName: network.networkName }),
         forExporter: () => ({ image: exporterImage!.repoDigest, networkName: network.networkName }),
     };
 }
@@ -70,7 +70,7 @@ function multiHost(parent: pulumi.Resource, settings: Settings, tls: Readonly<Re
             { parent },
         );
         const image = buildImage(parent, settings.image, { name: host.name, provider });
-        byHost.set(host.name, { image: image.repoDigest, provider });
+        byHost.set(host.name, { image, provider });
         if (settings.metrics.enabled) {
             const exporterImage = buildExporterImage(parent, settings.metrics, { name: host.name, provider });
             exportersByHost.set(host.name, { image: exporterImage.repoDigest, provider });

@@ -56,6 +56,7 @@ export function loadSettings(read: ConfigReader): Settings {
 
     const image: ImageSettings = {
         imageName: text("imageName"),
+        ...(text("prebuiltImage").trim() !== "" && { prebuilt: text("prebuiltImage").trim() }),
         baseImage: text("baseImage"),
         redisSource: text("redisSource") as RedisSource,
         redisStackVersion: text("redisStackVersion"),

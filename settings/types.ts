@@ -50,6 +50,8 @@ export type RedisSource = "redis-stack" | "debian";
 /** How the one image that every container runs is built. */
 export interface ImageSettings {
     readonly imageName: string;
+    /** A pushed image each host pulls instead of building (`prebuiltImage`); undefined builds the image. */
+    readonly prebuilt?: string;
     readonly baseImage: string;
     readonly redisSource: RedisSource;
     readonly redisStackVersion: string;

@@ -168,6 +168,9 @@ export async function runProgram(
                 if (args.type === "docker:index/image:Image") {
                     state.repoDigest = mockImageId(inputs.imageName);
                 }
+                if (args.type === "docker:index/remoteImage:RemoteImage") {
+                    state.imageId = mockImageId(inputs.name);
+                }
                 if (args.type === "pulumi:pulumi:StackReference") {
                     const referenced = stackReferences[inputs.name];
                     if (!referenced) {

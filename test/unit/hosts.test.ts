@@ -257,6 +257,42 @@ describe("the program on three hosts with metrics", () => {
     }, 60_000);
 });
 
+describe("a pushed image instead of a build (prebuiltImage)", () => {
+    const pushed = "registry.example.com:5000/ops/redis-sentinel:1.2";
+
+    it("is pulled on each host, kept there on destroy, and run by its id; nothing is built", async () => {
+        const run = await runProgram({ ...threeHosts, prebuiltImage: pushed }, loadIndex);
+        expect(run.byType("docker:index/image:Image")).toEqual([]);
+        const pulls = run.byType("docker:index/remoteImage:RemoteImage");
+        expect(pulls.map((pull) => [pull.name, pull.provider?.split("::")[3], pull.inputs])).toEqual(
+            ["dc1", "dc2", "dc3"].map((host) => [
+                `redis-image-pull-${host}`,
+                `docker-${host}`,
+                { name: pushed, keepLocally: true },
+            ]),
+        );
+        expect(run.one(container, "redis3").inputs.image).toBe(`sha256:mock-${pushed}`);
+        expect(run.one(container, "redis3").dependencies).toContain(
+            run.one("docker:index/remoteImage:RemoteImage", "redis-image-pull-dc3").urn,
+        );
+    }, 60_000);
+
+    it("works on one host too", async () => {
+        const run = await runProgram({ prebuiltImage: pushed }, loadIndex);
+        expect(run.byType("docker:index/remoteImage:RemoteImage").map((pull) => pull.name)).toEqual(["redis-image-pull"]);
+        expect(run.byType("docker:index/image:Image")).toEqual([]);
+    }, 60_000);
+
+    it("must be an image reference", () => {
+        expect(() => loadSettings(overridingReader({ prebuiltImage: "not a reference" }))).toThrow(
+            /`prebuiltImage` "not a reference" is not an image reference/,
+        );
+        expect(loadSettings(overridingReader({ prebuiltImage: `ops/redis@sha256:${"a".repeat(64)}` })).image.prebuilt).toBe(
+            `ops/redis@sha256:${"a".repeat(64)}`,
+        );
+    });
+});
+
 describe("the program on tcp:// hosts with TLS", () => {
     it("hands the client certificates to the provider as secrets, and names the hosts' addresses in the nodes' certificates", async () => {
         const ca = selfSignedCa(newPrivateKey(), "docker-ca", 24, ["cert_signing"]);
