@@ -19,7 +19,6 @@ import { startCluster } from "../test/docker/cluster";
 import { removeLabelled } from "../test/docker/deployer";
 import { startLabCluster } from "../test/lab/cluster";
 import { Lab } from "../test/lab/lab";
-import { dockerPause } from "../tools/drill";
 import { ClusterDescription } from "../tools/lib/cluster";
 import { DrillReport, runFailoverDrill, waitHealthy } from "../tools/lib/failover";
 import { freezeHost, hostOf, HostFaultReport, runHostFault } from "../tools/lib/hostFault";
