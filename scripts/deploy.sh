@@ -24,18 +24,28 @@ pulumi stack select --create dev
 case "$action" in
     up) pulumi up --yes --stack dev ;;
     destroy)
-        # The volumes are retained on delete (components/nodeContainer.ts); their names come from the outputs.
+        # The volumes are retained on delete (components/nodeContainer.ts); their names, and with dockerHosts the
+        # engine each is on, come from the outputs: one "endpoint volume" line each (endpoint "-": the local engine).
         volumes=()
         if [[ "${2:-}" == --volumes ]]; then
-            mapfile -t volumes < <(pulumi stack output --json --stack dev |
-                node -e 'const o = JSON.parse(require("fs").readFileSync(0, "utf8"));
-                    for (const n of [...(o.redisNodes ?? []), ...(o.sentinelNodes ?? [])]) console.log(`${n.name}-data`);')
+            outputs=$(pulumi stack output --json --stack dev)
+            listed=$(node -e 'const o = JSON.parse(process.argv[1]);
+                const endpoint = (n) => (o.hosts ?? []).find((h) => h.name === n.host)?.docker ?? "-";
+                for (const n of [...(o.redisNodes ?? []), ...(o.sentinelNodes ?? [])]) console.log(`${endpoint(n)} ${n.name}-data`);' "$outputs")
+            mapfile -t volumes <<<"$listed"
         fi
         pulumi destroy --yes --stack dev
-        if ((${#volumes[@]} > 0)); then
-            echo "deploy: removing the data volumes ${volumes[*]}"
-            docker volume rm "${volumes[@]}"
-        fi
+        for line in "${volumes[@]}"; do
+            [[ -n "$line" ]] || continue
+            read -r endpoint volume <<<"$line"
+            if [[ "$endpoint" == - ]]; then
+                echo "deploy: removing the data volume $volume"
+                docker volume rm "$volume"
+            else
+                echo "deploy: removing the data volume $volume on $endpoint"
+                docker -H "$endpoint" volume rm "$volume"
+            fi
+        done
         ;;
     *)
         echo "deploy: unknown action '$action' (up or destroy)" >&2
