@@ -22,9 +22,10 @@ const stopRuns = 5;
  * The longest write gap a planned stop may cost. The floor is the Sentinels': after SENTINEL FAILOVER the leader sees
  * the replica promoted only on its next INFO, which it sends once a second during a failover (sentinel.c,
  * sentinelSendPeriodicCommands), and the others learn of it from its hello right after; measured gaps are 1.5-2.1 s,
- * against 6.5-7.6 s when the master simply exited.
+ * against 6.5-7.6 s when the master simply exited. The bound leaves room for this 2-core machine under the whole
+ * suite (one stop took 2.54 s in a CI run) and still fails a handover that fell back to an ordinary failover.
  */
-const stopGapBoundMs = 2500;
+const stopGapBoundMs = 3000;
 /** The same for an update that replaces every node: up to two handovers (the master may move onto a node not yet replaced). */
 const updateGapBoundMs = 2500;
 

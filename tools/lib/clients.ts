@@ -51,6 +51,36 @@ export function ioredisOptions(stack: ClientStack): RedisOptions {
 export function ioredisClient(stack: ClientStack): Redis {
     const client = new Redis(ioredisOptions(stack));
     client.on("error", () => undefined);
+    return restartWhenEnded(client);
+}
+
+/**
+ * ioredis 6.0.0 can end a Sentinel client for good in a failover. When the master's connection closes (the master
+ * crashed, or its host lost power: the socket is reset, not left hanging) the client reconnects through the
+ * Sentinels; if the failover detector's +switch-master arrives meanwhile, the detector calls the connector's
+ * disconnect(), the connect in flight throws "Connection is closed." because the connector is no longer connecting
+ * (built/connectors/SentinelConnector/index.js, connectToNext), and the client takes that failure as final: status
+ * "end" (built/Redis.js, connect). Nothing reconnects it, and every command fails with "Connection is closed.".
+ * Measured on the lab: 2 of 6 power-offs of the master's host. This starts such a client again, unless the program
+ * closed it itself (disconnect(), quit(), end()).
+ */
+export function restartWhenEnded(client: Redis): Redis {
+    let closedOnPurpose = false;
+    const disconnect = client.disconnect.bind(client);
+    const quit = client.quit.bind(client);
+    client.disconnect = (reconnect = false) => {
+        closedOnPurpose ||= !reconnect;
+        disconnect(reconnect);
+    };
+    client.quit = ((...args: Parameters<Redis["quit"]>) => {
+        closedOnPurpose = true;
+        return quit(...args);
+    }) as Redis["quit"];
+    client.on("end", () => {
+        if (!closedOnPurpose) {
+            setTimeout(() => closedOnPurpose || client.connect().catch(() => undefined), 100);
+        }
+    });
     return client;
 }
 
