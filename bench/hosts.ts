@@ -42,21 +42,28 @@ interface Row {
     readonly lost: number;
 }
 
-const fromDrills = (where: string, fault: string, reports: readonly DrillReport[]): Row => ({
+/** A row from each fault's failover time, write gap and lost writes. */
+const rowOf = (where: string, fault: string, runs: readonly { failoverMs: number; gapMs: number; lost: number }[]): Row => ({
     where,
     fault,
-    failoverMs: reports.map((r) => r.failoverMs),
-    gapMs: reports.map((r) => r.writeOutageMs),
-    lost: reports.reduce((sum, r) => sum + r.writesLost, 0),
+    failoverMs: runs.map((run) => run.failoverMs),
+    gapMs: runs.map((run) => run.gapMs),
+    lost: runs.reduce((sum, run) => sum + run.lost, 0),
 });
 
-const fromHostFaults = (where: string, fault: string, reports: readonly HostFaultReport[]): Row => ({
-    where,
-    fault,
-    failoverMs: reports.map((r) => r.failoverMs),
-    gapMs: reports.map((r) => r.writeGapMs),
-    lost: reports.reduce((sum, r) => sum + r.lost, 0),
-});
+const fromDrills = (where: string, fault: string, reports: readonly DrillReport[]): Row =>
+    rowOf(
+        where,
+        fault,
+        reports.map((r) => ({ failoverMs: r.failoverMs, gapMs: r.writeOutageMs, lost: r.writesLost })),
+    );
+
+const fromHostFaults = (where: string, fault: string, reports: readonly HostFaultReport[]): Row =>
+    rowOf(
+        where,
+        fault,
+        reports.map((r) => ({ failoverMs: r.failoverMs, gapMs: r.writeGapMs, lost: r.lost })),
+    );
 
 /** N crashes of the master container, through `engineOf` the master's engine. */
 async function pauseDrills(description: ClusterDescription, engineOf: (node: string) => Docker, reps: number, label: string) {

@@ -5,7 +5,6 @@
  * its host's engine. Then each host fault of issue 18 with a client writing all the time (WAIT 1 for every write):
  * the cluster heals, and no confirmed write is lost.
  */
-import { spawnSync } from "child_process";
 import { loadSettings, overridingReader } from "../../settings";
 import { ClusterDescription } from "../../tools/lib/cluster";
 import { longestGap, missingWrites, startConfirmingWriter, waitHealthy } from "../../tools/lib/failover";
@@ -14,6 +13,7 @@ import { execIn } from "../docker/exec";
 import { containerLog } from "../docker/probe";
 import { engineRequired } from "../docker/engine";
 import { labStackConfig, LabCluster, startLabCluster, threeHostPlacement } from "../lab/cluster";
+import { labUnavailableReason } from "../lab/lab";
 import { describeReport, HostFault, hostOf, isLinkedReplicaOf, runHostFault } from "../../tools/lib/hostFault";
 import { hostDrill } from "../../tools/drill";
 import { loadProgram, waitFor } from "./support";
@@ -29,22 +29,9 @@ const failoverBoundMs = downAfter + 3000;
  */
 const updateGapBoundMs = 2500;
 
-/** Whether the lab can run: root, and the tools it needs. In CI its absence fails the run, elsewhere it skips. */
-function labUnavailable(): string | undefined {
-    if (process.getuid?.() !== 0) {
-        return "the lab needs root (network namespaces and dockerd)";
-    }
-    const missing = ["ip", "nsenter", "dockerd", "iptables", "docker"].filter(
-        (tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0,
-    );
-    if (missing.length > 0) {
-        return `the lab needs ${missing.join(", ")} (apt-get install iproute2 util-linux iptables docker.io)`;
-    }
-    return undefined;
-}
-
+/** The multi-host suite when the lab can run. In CI its absence fails the run; elsewhere it skips, with a warning. */
 function describeWithLab(name: string, suite: () => void): void {
-    const unavailable = labUnavailable();
+    const unavailable = labUnavailableReason();
     if (unavailable && engineRequired()) {
         throw new Error(`${unavailable} - CI is set, so the multi-host tests must run (see .ci/run)`);
     }

@@ -10,7 +10,7 @@
  * `--network host` containers live in the host's namespace; EXEC_ROOT/netns/default must be unmounted before the
  * namespace is deleted, or its veth stays.
  */
-import { execFile, spawn } from "child_process";
+import { execFile, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { setTimeout as delay } from "timers/promises";
@@ -68,19 +68,20 @@ const pathsOf = (netns: string): HostPaths => ({
     logFile: path.join(labRoot, `${netns}.log`),
 });
 
-/** Why the lab cannot run here, or undefined when it can (root, iproute2, nsenter and dockerd). */
-export async function labUnavailableReason(): Promise<string | undefined> {
+/**
+ * Why the lab cannot run here, or undefined when it can: root, and iproute2, nsenter, dockerd, iptables and the docker
+ * CLI. Synchronous, so that jest can decide while it collects tests; it runs once, before any measurement.
+ */
+export function labUnavailableReason(): string | undefined {
     if (process.getuid?.() !== 0) {
         return "the lab needs root (network namespaces and dockerd)";
     }
-    for (const tool of ["ip", "nsenter", "dockerd", "iptables"]) {
-        try {
-            await sh("sh", ["-c", `command -v ${tool}`]);
-        } catch {
-            return `the lab needs ${tool} (apt-get install iproute2 util-linux docker.io iptables)`;
-        }
-    }
-    return undefined;
+    const missing = ["ip", "nsenter", "dockerd", "iptables", "docker"].filter(
+        (tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0,
+    );
+    return missing.length > 0
+        ? `the lab needs ${missing.join(", ")} (apt-get install iproute2 util-linux iptables docker.io)`
+        : undefined;
 }
 
 /** The processes in a namespace: its dockerd, containerd, the shims and every container of the host. */
@@ -130,7 +131,7 @@ export class Lab {
 
     /** Starts one engine per name (at most 80), each in its own namespace, with the bridge between them. */
     static async start(names: readonly string[]): Promise<Lab> {
-        const reason = await labUnavailableReason();
+        const reason = labUnavailableReason();
         if (reason) {
             throw new Error(reason);
         }
