@@ -52,6 +52,8 @@ const supportedContainerInputs = new Set([
 export interface ContainerStep {
     readonly name: string;
     readonly op: "create" | "replace" | "update" | "same";
+    /** The fields whose recorded state differs from what the program declares (update and replace). */
+    readonly changed?: readonly string[];
     /** When the step began: for a replacement, when the old container began to stop. */
     readonly startedAt: number;
     /** When the old container was gone (replacements only). */
@@ -115,6 +117,11 @@ export class Deployer {
     private readonly forgotten = new Set<string>();
     /** The networks and volumes of the last deployment, by type and name. */
     private readonly others = new Map<string, DeclaredResource>();
+    /**
+     * What the engine's state holds for each container, by name: its outputs as the provider's Read last set them
+     * (the provider's Create ends with a Read), which is what the next `up` diffs the program against.
+     */
+    private readonly state = new Map<string, Record<string, unknown>>();
 
     /**
      * `images` maps the image reference the program passes (the mock's repoDigest) to the image the fixture built (on
@@ -178,6 +185,7 @@ export class Deployer {
             const steps = await this.run(containers, async (container) => {
                 const startedAt = Date.now();
                 await this.createContainer(container);
+                await this.record(container);
                 return { name: container.name, op: "create", startedAt, doneAt: Date.now() };
             });
             for (const container of containers) {
@@ -191,12 +199,15 @@ export class Deployer {
     }
 
     /**
-     * A later `pulumi up` of a changed program: each container's declared inputs against those of the last
-     * deployment (the engine diffs the new inputs against the old inputs in its state), then, for each container once
-     * the containers it depends on are done, leave it alone, update it in place, or replace it (deleteBeforeReplace:
-     * stop and remove the old one, create the new one and wait until it is healthy). Independent containers go in
-     * parallel, as the engine's step executor runs them. Networks and volumes must be unchanged, and no container may
-     * be added or removed: the deployer does not implement those.
+     * A later `pulumi up` of a changed program. The engine diffs each resource's new inputs against its recorded
+     * *outputs* (it sends the provider's Diff the old outputs as `Olds`: pulumi/pulumi
+     * sdk/go/common/resource/plugin/provider_plugin.go, Diff; the bridge builds its prior state from them), and the
+     * state holds what the provider's Read last reported (see record). So each container is diffed against that, and
+     * then, once the containers it depends on are done, left alone, updated in place (the provider's Update: the
+     * restart policy, and a start when `must_run` went from false to true, without a health wait), or replaced
+     * (deleteBeforeReplace: stop and remove the old one, create the new one and wait until it is healthy).
+     * Independent containers go in parallel, as the engine's step executor runs them. Networks and volumes must be
+     * unchanged, and no container may be added or removed: the deployer does not implement those.
      */
     async update(resources: readonly DeclaredResource[]): Promise<ContainerStep[]> {
         for (const resource of resources.filter((r) => r.type === types.network || r.type === types.volume)) {
@@ -225,37 +236,122 @@ export class Deployer {
                 `the deployer cannot add or remove containers: had ${this.containerNames.join(", ")}, now ${names.join(", ")}`,
             );
         }
-        const steps = await this.run(containers, async (container) => {
+        return this.run(containers, async (container) => {
             const name = container.inputs.name as string;
             const last = this.declared.get(name)!;
-            const changed = changedInputs(last.inputs, container.inputs);
+            const { op, changed } = this.stepFor(container);
             const startedAt = Date.now();
             this.declared.set(name, container);
             const forgotten = this.forgotten.delete(name);
-            // A provider change alone replaces nothing: the engine replaces on it only when the new provider's
-            // DiffConfig says so (pulumi/pulumi step_generator.go, providerChanged), and pulumi-docker's never does.
-            if (!forgotten && changed.length === 0) {
-                return { name, op: "same", startedAt, doneAt: startedAt };
+            if (op === "same") {
+                return { name, op, changed, startedAt, doneAt: startedAt };
             }
-            if (!forgotten && changed.length > 0 && changed.every((input) => updatableContainerInputs.has(input))) {
-                await this.engineOf(container)
-                    .getContainer(name)
-                    .update({
-                        RestartPolicy: {
-                            Name: container.inputs.restart ?? "no",
-                            MaximumRetryCount: container.inputs.maxRetryCount ?? 0,
-                        },
-                    });
-                return { name, op: "update", startedAt, doneAt: Date.now() };
+            if (op === "update") {
+                await this.updateInPlace(container, changed);
+                return { name, op, changed, startedAt, doneAt: Date.now() };
             }
             // The old container goes through the provider recorded with it in the state, the new one through the
             // one the program names now (they differ when the node moved to another host).
-            const lastWords = forgotten ? "(forgotten: not in the state)" : await this.deleteContainer(last);
+            const lastWords = forgotten || !this.state.has(name) ? "(not in the state)" : await this.deleteContainer(last);
             const deletedAt = Date.now();
             await this.createContainer(container);
-            return { name, op: "replace", startedAt, deletedAt, doneAt: Date.now(), lastWords };
+            await this.record(container);
+            return { name, op: "replace", changed, startedAt, deletedAt, doneAt: Date.now(), lastWords };
         });
-        return steps;
+    }
+
+    /**
+     * What `pulumi preview` would say of each container of `resources` against the state: the same, an in-place
+     * update, or a replacement, with the fields that differ. Acts on nothing.
+     */
+    plan(resources: readonly DeclaredResource[]): { name: string; op: "same" | "update" | "replace"; changed: string[] }[] {
+        return resources
+            .filter((resource) => resource.type === types.container)
+            .map((container) => ({ name: container.inputs.name as string, ...this.stepFor(container) }));
+    }
+
+    /**
+     * `pulumi refresh`: the provider's Read of every container, recorded in the state. Among what it reads back, a
+     * container that is not running gets `must_run` false (resource_docker_container_funcs.go, Read), and a container
+     * that is gone leaves the state (the next update creates it). Returns what changed in the state, one
+     * `name.field` each.
+     */
+    async refresh(): Promise<string[]> {
+        const changes: string[] = [];
+        for (const container of this.declared.values()) {
+            const name = container.inputs.name as string;
+            const before = this.state.get(name);
+            if (!before) {
+                continue;
+            }
+            const found = await this.engineOf(container)
+                .getContainer(name)
+                .inspect()
+                .catch((error) => {
+                    if (isNotFound(error)) {
+                        return undefined;
+                    }
+                    throw error;
+                });
+            if (!found) {
+                this.state.delete(name);
+                changes.push(`${name}: gone`);
+                continue;
+            }
+            const after = readInto(before, container.inputs, found);
+            this.state.set(name, after);
+            changes.push(...changedInputs(before, after).map((field) => `${name}.${field}`));
+        }
+        return changes;
+    }
+
+    /** What the engine would do to one container: its declared state against the recorded one. */
+    private stepFor(container: DeclaredResource): { op: "same" | "update" | "replace"; changed: string[] } {
+        const name = container.inputs.name as string;
+        const recorded = this.forgotten.has(name) ? undefined : this.state.get(name);
+        if (!recorded) {
+            return { op: "replace", changed: ["(not in the state)"] };
+        }
+        const changed = changedInputs(recorded, declaredState(container.inputs, this.images.get(container.inputs.image)));
+        if (changed.length === 0) {
+            return { op: "same", changed };
+        }
+        // A provider change alone replaces nothing: the engine replaces on it only when the new provider's
+        // DiffConfig says so (pulumi/pulumi step_generator.go, providerChanged), and pulumi-docker's never does.
+        return { op: changed.every((field) => updatableContainerInputs.has(field)) ? "update" : "replace", changed };
+    }
+
+    /**
+     * The provider's Update (resource_docker_container_funcs.go, resourceDockerContainerUpdate): start the container
+     * when `must_run` went from false to true, and apply the restart policy when it changed. It does not wait for
+     * the health check. The state then holds the declared values of what changed.
+     */
+    private async updateInPlace(container: DeclaredResource, changed: readonly string[]): Promise<void> {
+        const name = container.inputs.name as string;
+        const handle = this.engineOf(container).getContainer(name);
+        const wanted = declaredState(container.inputs, this.images.get(container.inputs.image));
+        const recorded = this.state.get(name)!;
+        if (changed.includes("mustRun") && !recorded.mustRun && wanted.mustRun) {
+            await handle.start().catch((error) => {
+                // 304: already running (someone started it since the refresh).
+                if ((error as { statusCode?: number }).statusCode !== 304) {
+                    throw error;
+                }
+            });
+        }
+        if (changed.includes("restart") || changed.includes("maxRetryCount")) {
+            await handle.update({
+                RestartPolicy: { Name: container.inputs.restart ?? "no", MaximumRetryCount: container.inputs.maxRetryCount ?? 0 },
+            });
+        }
+        this.state.set(name, { ...recorded, ...Object.fromEntries(changed.map((field) => [field, wanted[field]])) });
+    }
+
+    /** The provider's Read after a create: what the state records for the container. */
+    private async record(container: DeclaredResource): Promise<void> {
+        const inspected = await this.engineOf(container).getContainer(container.inputs.name).inspect();
+        const declared = declaredState(container.inputs, this.images.get(container.inputs.image));
+        this.state.set(container.inputs.name, readInto(declared, container.inputs, inspected));
     }
 
     /**
@@ -321,6 +417,7 @@ export class Deployer {
         }
         await this.deleteContainer(declared);
         await this.createContainer(declared);
+        await this.record(declared);
     }
 
     /**
@@ -499,13 +596,13 @@ function readBack(
     inspected: Docker.ContainerInspectInfo,
     imageId: string | undefined,
 ): { declared: Record<string, unknown>; state: Record<string, unknown> } {
+    return { declared: declaredForm(inputs, imageId), state: readForm(inputs, inspected) };
+}
+
+/** The inputs the provider reads back, in the form its Read gives them, as the program declares them. */
+function declaredForm(inputs: Record<string, any>, imageId: string | undefined): Record<string, unknown> {
     const declaredHealth = inputs.healthcheck;
-    const health = inspected.Config.Healthcheck as
-        | { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number }
-        | undefined;
-    const nsAsGo = (ns: number | undefined) => goDuration((ns ?? 0) / 1e6);
-    const networks = inspected.NetworkSettings.Networks as Record<string, { IPAMConfig?: { IPv4Address?: string } }>;
-    const declared: Record<string, unknown> = {
+    return {
         name: inputs.name,
         image: imageId,
         command: inputs.command,
@@ -529,7 +626,16 @@ function readBack(
             retries: declaredHealth.retries ?? 0,
         },
     };
-    const state: Record<string, unknown> = {
+}
+
+/** The same inputs as the provider's Read sets them from `docker inspect`. */
+function readForm(inputs: Record<string, any>, inspected: Docker.ContainerInspectInfo): Record<string, unknown> {
+    const health = inspected.Config.Healthcheck as
+        | { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number }
+        | undefined;
+    const nsAsGo = (ns: number | undefined) => goDuration((ns ?? 0) / 1e6);
+    const networks = inspected.NetworkSettings.Networks as Record<string, { IPAMConfig?: { IPv4Address?: string } }>;
+    return {
         name: inspected.Name.replace(/^\//, ""),
         image: inspected.Image,
         command: inspected.Config.Cmd,
@@ -552,7 +658,28 @@ function readBack(
             retries: health.Retries ?? 0,
         },
     };
-    return { declared, state };
+}
+
+/**
+ * What the state would hold for a container just created from `inputs` before its Read: every input as declared
+ * (the provider keeps what it cannot read back, such as uploads and must_run, as declared), the readable ones in the
+ * form the Read gives them, and must_run with its schema default (true).
+ */
+function declaredState(inputs: Record<string, any>, imageId: string | undefined): Record<string, unknown> {
+    return { ...inputs, ...declaredForm(inputs, imageId), mustRun: inputs.mustRun ?? true };
+}
+
+/**
+ * The provider's Read into the recorded state `prior`: the readable inputs from `docker inspect`, and must_run
+ * false when the container is not running ("Setting must_run to false in state to trigger update",
+ * resource_docker_container_funcs.go, Read); the rest as recorded.
+ */
+function readInto(
+    prior: Record<string, unknown>,
+    inputs: Record<string, any>,
+    inspected: Docker.ContainerInspectInfo,
+): Record<string, unknown> {
+    return { ...prior, ...readForm(inputs, inspected), mustRun: inspected.State.Running ? prior.mustRun : false };
 }
 
 /** Removes every container, network and volume carrying the e2e label (this run's or a crashed one's). Returns what went. */
