@@ -2,8 +2,9 @@
  * Runs before `npm run deploy` / `npm run destroy` hand over to the Pulumi CLI, and checks the two things without which
  * the CLI fails slowly or obscurely: the Docker engines (the local one, or with `dockerHosts` in the stack file every
  * host's, through its endpoint) answering, and the Pulumi CLI of the version this project pins (the `pulumi`
- * devDependency), installed or downloadable. On the first problem it prints one line saying which and exits 2;
- * otherwise it exits 0. `--stack-file FILE` names the stack file (default Pulumi.dev.yaml, the stack deploy.sh uses).
+ * devDependency, or PULUMI_VERSION when set, as the launcher honours it), installed or downloadable. On the first
+ * problem it prints one line saying which and exits 2; otherwise it exits 0. `--stack-file FILE` names the stack
+ * file (default Pulumi.dev.yaml, the stack deploy.sh uses).
  *
  * The npm package `pulumi` is a launcher: on first use it downloads the CLI from get.pulumi.com into
  * $PULUMI_HOME/versions/<version>/bin. `PULUMI_CLI_DOWNLOAD_URL` overrides where the download is checked (the tests
@@ -58,8 +59,9 @@ async function dockerProblem(stackFile: string): Promise<string | undefined> {
 }
 
 async function cliProblem(): Promise<string | undefined> {
+    // The launcher runs PULUMI_VERSION when set (node_modules/pulumi/lib/resolve.js), else its own version, the pinned one.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the launcher's version is the pinned CLI version
-    const version: string = require("pulumi/package.json").version;
+    const version: string = process.env.PULUMI_VERSION || require("pulumi/package.json").version;
     const home = process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
     const binary = path.join(home, "versions", version, "bin", "pulumi");
     try {

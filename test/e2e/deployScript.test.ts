@@ -8,6 +8,9 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { e2eLabel } from "../docker/deployer";
+import { connectEngine } from "../docker/engine";
+import { FakePulumi, installFakePulumi, runDeployScript } from "../support/fakePulumi";
 import { describeWithEngine } from "./support";
 
 const repo = path.join(__dirname, "..", "..");
@@ -103,5 +106,76 @@ describeWithEngine("npm run deploy offline", () => {
         } finally {
             fs.rmSync(home, { recursive: true, force: true });
         }
+    }, 60_000);
+});
+
+describeWithEngine("npm run deploy and destroy, with the Pulumi CLI stood in for", () => {
+    let pulumi: FakePulumi;
+    let stateDir: string;
+
+    beforeEach(() => {
+        pulumi = installFakePulumi();
+        stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-state-"));
+    });
+    afterEach(() => {
+        pulumi.remove();
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+    const env = () => ({ PULUMI_HOME: pulumi.home, PULUMI_BACKEND_URL: `file://${stateDir}/backend` });
+
+    test("a first deploy creates the file backend's directory, checks no health (no cluster yet) and runs pulumi up", async () => {
+        const result = await runDeployScript(["up"], env());
+        expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(fs.statSync(`${stateDir}/backend`).isDirectory()).toBe(true);
+        expect(pulumi.calls()).toEqual(["stack select --create dev", "stack output --json --stack dev", "up --yes --stack dev"]);
+    }, 120_000);
+
+    test("destroy --volumes reads the volumes from the outputs before the destroy, then removes each", async () => {
+        const docker = connectEngine();
+        const names = ["deploytest-redis-1", "deploytest-sentinel-1"];
+        for (const name of names) {
+            await docker.createVolume({ Name: `${name}-data`, Labels: { [e2eLabel]: "true" } });
+        }
+        pulumi.setOutputs({ redisNodes: [{ name: names[0] }], sentinelNodes: [{ name: names[1] }] });
+        const result = await runDeployScript(["destroy", "--volumes"], env());
+        expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(pulumi.calls()).toEqual([
+            "stack select --create dev",
+            "stack output --json --stack dev",
+            "destroy --yes --stack dev",
+        ]);
+        const { Volumes } = await docker.listVolumes({ filters: JSON.stringify({ name: ["deploytest-"] }) });
+        expect((Volumes ?? []).map((volume) => volume.Name)).toEqual([]);
+    }, 120_000);
+
+    test("destroy --volumes stops before destroying anything when the outputs cannot be read", async () => {
+        pulumi.remove();
+        pulumi = installFakePulumi({ failOutputs: true });
+        const result = await runDeployScript(["destroy", "--volumes"], env());
+        expect(result.status).not.toBe(0);
+        expect(pulumi.calls()).toEqual(["stack select --create dev", "stack output --json --stack dev"]);
+    }, 120_000);
+
+    test("an unknown option is refused with one line, before anything runs", async () => {
+        const result = await runDeployScript(["up", "--volumes"], env());
+        expect(result.status).toBe(2);
+        expect(result.stderr.trim().split("\n")).toEqual([
+            "deploy: unknown option '--volumes' for up (up takes --force, destroy takes --volumes)",
+        ]);
+        expect(pulumi.calls()).toEqual([]);
+    }, 60_000);
+
+    test("PULUMI_VERSION picks the CLI the launcher runs, and preflight checks that one", async () => {
+        const port = await closedPort();
+        const result = await runDeployScript(["up"], {
+            ...env(),
+            PULUMI_VERSION: "3.1.0",
+            PULUMI_CLI_DOWNLOAD_URL: `https://127.0.0.1:${port}/install.sh`,
+        });
+        expect(result.status).toBe(2);
+        expect(result.stderr).toContain(
+            `deploy: the Pulumi CLI 3.1.0 is not installed (${pulumi.home}/versions/3.1.0/bin/pulumi)`,
+        );
+        expect(pulumi.calls()).toEqual([]);
     }, 60_000);
 });

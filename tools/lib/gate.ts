@@ -1,0 +1,46 @@
+/**
+ * The health gate of an update. `pulumi up` waits for each container it replaces to be healthy, but a container it
+ * leaves alone is a step that returns at once (pulumi/pulumi pkg/resource/deploy/step.go, SameStep.Apply), so a node
+ * that is already down does not hold the next replacement back. Before an update replaces anything, the rest of the
+ * cluster must therefore be healthy: every node answering, the replicas linked, the Sentinels agreeing and none in
+ * TILT (the assessment `npm run status` makes).
+ */
+import { assessCluster, ClusterAssessment } from "./assess";
+import { ClusterDescription } from "./cluster";
+import { observeCluster } from "./observe";
+import { pollUntil } from "./poll";
+
+export interface GateVerdict {
+    readonly healthy: boolean;
+    /** One line: the master when healthy, otherwise every problem, each naming its node. */
+    readonly line: string;
+    readonly waitedMs: number;
+}
+
+/**
+ * Asks the cluster until it is healthy, for at most `waitMs` (a cluster just started or just updated settles within
+ * about ten seconds: the Sentinels learn replicas from the master's INFO every 10 s), then says so in one line.
+ */
+export async function healthGate(description: ClusterDescription, waitMs: number): Promise<GateVerdict> {
+    const started = Date.now();
+    let last: ClusterAssessment | undefined;
+    try {
+        const healthy = await pollUntil(
+            "the cluster to be healthy",
+            async () => {
+                const { sentinels, nodes } = await observeCluster(description);
+                last = assessCluster(description, sentinels, nodes);
+                return last.healthy ? last : undefined;
+            },
+            { timeoutMs: waitMs, intervalMs: 1000 },
+        );
+        return { healthy: true, line: `the cluster is healthy (master ${healthy.master})`, waitedMs: Date.now() - started };
+    } catch (error) {
+        const problems = last ? last.problems.join("; ") : (error as Error).message;
+        return {
+            healthy: false,
+            line: `refusing to update: the cluster is not healthy after ${Math.round(waitMs / 1000)} s: ${problems}`,
+            waitedMs: Date.now() - started,
+        };
+    }
+}
