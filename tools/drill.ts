@@ -15,6 +15,7 @@ import { nodeStopSeconds } from "../components/nodeContainer";
 import { ClusterDescription, loadDescription } from "./lib/cluster";
 import { DrillReport, Fault, requireHealthy, runFailoverDrill } from "./lib/failover";
 import { describeReport, engineAt, freezeHost, hostOf, HostFaultReport, runHostFault } from "./lib/hostFault";
+import { secondsOption } from "./lib/poll";
 import { formatTable } from "./lib/table";
 
 /** Pauses the container whose name is the node's name, as `docker pause` does: a crash, as the Sentinels see it. */
@@ -94,10 +95,7 @@ async function main(): Promise<number> {
             host: { type: "string" },
         },
     });
-    const timeoutMs = Number(values.timeout) * 1000;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-        throw new Error(`--timeout must be a positive number of seconds, got ${JSON.stringify(values.timeout)}`);
-    }
+    const timeoutMs = secondsOption("timeout", values.timeout, "positive");
     const description = loadDescription(values);
     if (values.host !== undefined) {
         if (values.stop) {

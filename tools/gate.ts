@@ -6,17 +6,15 @@
  */
 import { parseArgs } from "util";
 import { loadDescription } from "./lib/cluster";
+import { secondsOption } from "./lib/poll";
 import { healthGate } from "./lib/gate";
 
 async function main(): Promise<number> {
     const { values } = parseArgs({
         options: { from: { type: "string" }, stack: { type: "string" }, wait: { type: "string", default: "60" } },
     });
-    const waitSeconds = Number(values.wait);
-    if (!Number.isFinite(waitSeconds) || waitSeconds < 0) {
-        throw new Error(`--wait must be a number of seconds, not ${JSON.stringify(values.wait)}`);
-    }
-    const verdict = await healthGate(loadDescription(values), waitSeconds * 1000);
+    const waitMs = secondsOption("wait", values.wait, 0);
+    const verdict = await healthGate(loadDescription(values), waitMs);
     console.log(`gate: ${verdict.line}`);
     return verdict.healthy ? 0 : 1;
 }

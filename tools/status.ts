@@ -1,22 +1,28 @@
 /**
- * npm run status -- [--from FILE | --stack NAME] [--json]
+ * npm run status -- [--from FILE | --stack NAME] [--wait SECONDS] [--json]
  *
  * Asks every Sentinel and every Redis node of the cluster and prints who is master, how each Sentinel sees each
- * node, replication offsets and lag, and every problem found. Exit code: 0 healthy, 1 unhealthy, 2 cannot run.
+ * node, replication offsets and lag, and every problem found. With --wait, asks again every second until the cluster
+ * is healthy or that many seconds have passed (a cluster just deployed settles within about ten), and reports the last
+ * answer. Exit code: 0 healthy, 1 unhealthy, 2 cannot run.
  */
 import { parseArgs } from "util";
-import { assessCluster } from "./lib/assess";
 import { loadDescription } from "./lib/cluster";
-import { observeCluster } from "./lib/observe";
+import { secondsOption } from "./lib/poll";
+import { assessUntilHealthy } from "./lib/gate";
 import { formatAssessment } from "./lib/report";
 
 async function main(): Promise<number> {
     const { values } = parseArgs({
-        options: { from: { type: "string" }, stack: { type: "string" }, json: { type: "boolean", default: false } },
+        options: {
+            from: { type: "string" },
+            stack: { type: "string" },
+            wait: { type: "string", default: "0" },
+            json: { type: "boolean", default: false },
+        },
     });
-    const description = loadDescription(values);
-    const { sentinels, nodes } = await observeCluster(description);
-    const assessment = assessCluster(description, sentinels, nodes);
+    const waitMs = secondsOption("wait", values.wait, 0);
+    const assessment = await assessUntilHealthy(loadDescription(values), waitMs);
     console.log(values.json ? JSON.stringify(assessment, null, 2) : formatAssessment(assessment));
     return assessment.healthy ? 0 : 1;
 }

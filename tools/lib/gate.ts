@@ -19,13 +19,12 @@ export interface GateVerdict {
 
 /**
  * Asks the cluster until it is healthy, for at most `waitMs` (a cluster just started or just updated settles within
- * about ten seconds: the Sentinels learn replicas from the master's INFO every 10 s), then says so in one line.
+ * about ten seconds: the Sentinels learn replicas from the master's INFO every 10 s), and returns the last assessment.
  */
-export async function healthGate(description: ClusterDescription, waitMs: number): Promise<GateVerdict> {
-    const started = Date.now();
+export async function assessUntilHealthy(description: ClusterDescription, waitMs: number): Promise<ClusterAssessment> {
     let last: ClusterAssessment | undefined;
     try {
-        const healthy = await pollUntil(
+        return await pollUntil(
             "the cluster to be healthy",
             async () => {
                 const { sentinels, nodes } = await observeCluster(description);
@@ -34,13 +33,25 @@ export async function healthGate(description: ClusterDescription, waitMs: number
             },
             { timeoutMs: waitMs, intervalMs: 1000 },
         );
-        return { healthy: true, line: `the cluster is healthy (master ${healthy.master})`, waitedMs: Date.now() - started };
     } catch (error) {
-        const problems = last ? last.problems.join("; ") : (error as Error).message;
-        return {
-            healthy: false,
-            line: `refusing to update: the cluster is not healthy after ${Math.round(waitMs / 1000)} s: ${problems}`,
-            waitedMs: Date.now() - started,
-        };
+        if (last === undefined) {
+            throw error;
+        }
+        return last;
     }
+}
+
+/** The gate: assessUntilHealthy, said in one line. */
+export async function healthGate(description: ClusterDescription, waitMs: number): Promise<GateVerdict> {
+    const started = Date.now();
+    const assessment = await assessUntilHealthy(description, waitMs);
+    const waitedMs = Date.now() - started;
+    if (assessment.healthy) {
+        return { healthy: true, line: `the cluster is healthy (master ${assessment.master})`, waitedMs };
+    }
+    return {
+        healthy: false,
+        line: `refusing to update: the cluster is not healthy after ${Math.round(waitMs / 1000)} s: ${assessment.problems.join("; ")}`,
+        waitedMs,
+    };
 }

@@ -47,3 +47,13 @@ export async function withTimeout<T>(what: string, promise: Promise<T>, ms: numb
         clearTimeout(timer);
     }
 }
+
+/** A command-line option of whole or fractional seconds, in ms; `min` is the least allowed (0: may be zero). */
+export function secondsOption(name: string, value: string | undefined, min: 0 | "positive"): number {
+    const ms = Number(value) * 1000;
+    if (value === undefined || value.trim() === "" || !Number.isFinite(ms) || ms < 0 || (min === "positive" && ms === 0)) {
+        const what = min === "positive" ? "a positive number" : "a number";
+        throw new Error(`--${name} must be ${what} of seconds, got ${JSON.stringify(value)}`);
+    }
+    return ms;
+}
