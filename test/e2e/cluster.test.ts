@@ -248,7 +248,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
         }
     }, 90_000);
 
-    test("a second `pulumi up` of the unchanged program would change nothing: every input the provider reads back reads back as declared", async () => {
+    test("a second `pulumi up` of the unchanged program would change nothing: every input the provider reads back reads back as declared, and the plan diffs against what was read back", async () => {
         expect(await cluster.deployer.diff(cluster.program.resources)).toEqual([]);
         // The health check as it was written before: the same 60 s, but read back as Go prints it.
         const before = cluster.program.resources.map((resource) =>
@@ -266,6 +266,12 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                 /^[\w-]+\.healthcheck: state \{.*"startPeriod":"1m0s".*\}, program \{.*"startPeriod":"60s".*\}$/,
             );
         }
+        // The next `up` diffs against the state the provider's Read recorded ("1m0s"), not against the inputs last
+        // declared: a program that wrote "60s" would replace every container on every `up`, even unchanged.
+        expect(cluster.deployer.plan(cluster.program.resources).filter((step) => step.op !== "same")).toEqual([]);
+        expect(cluster.deployer.plan(before)).toEqual(
+            cluster.deployer.containerNames.map((name) => ({ name, op: "replace", changed: ["healthcheck"] })),
+        );
     }, 60_000);
 
     test("another container on the network, with a static address, finds the master through the Sentinels and writes as the application user", async () => {

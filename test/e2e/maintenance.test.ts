@@ -14,7 +14,8 @@ import { e2eStackConfig, RunningCluster, startCluster } from "../docker/cluster"
 import { ContainerStep, removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
 import { buildDeclaredImage } from "../docker/images";
-import { mockImageId, runProgram } from "../support/pulumiProgram";
+import { installFakePulumi, runDeployScript } from "../support/fakePulumi";
+import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
 import { describeWithEngine, loadProgram } from "./support";
 
 const stopRuns = 5;
@@ -42,11 +43,14 @@ describeWithEngine("planned maintenance on a real Docker engine", () => {
     let cluster: RunningCluster;
     let docker: Docker;
     let description: ClusterDescription;
+    /** The program the cluster runs now (the rolling update changes it). */
+    let current: ProgramRun;
 
     beforeAll(async () => {
         cluster = await startCluster(loadProgram);
         docker = cluster.docker;
         description = cluster.outputs;
+        current = cluster.program;
     }, 300_000);
 
     afterAll(async () => {
@@ -131,7 +135,71 @@ describeWithEngine("planned maintenance on a real Docker engine", () => {
             // Nothing left to do: a second update of the same program changes nothing.
             const again = await cluster.deployer.update(changed.resources);
             expect(again.filter((step) => step.op !== "same")).toEqual([]);
+            current = changed;
         },
         15 * 60_000,
+    );
+
+    test(
+        "a node stopped, then a refresh: the next up would start it in place with no health wait, so npm run deploy refuses to update, in one line naming the node, unless forced",
+        async () => {
+            const master = await waitHealthy(description, 60_000);
+            const replica = description.redisNodes.find((node) => `${node.ip}:${node.port}` !== master)!;
+            const pulumi = installFakePulumi();
+            pulumi.setOutputs(description);
+            const deploy = (...args: string[]) =>
+                runDeployScript(["up", ...args], {
+                    PULUMI_HOME: pulumi.home,
+                    PULUMI_BACKEND_URL: `file://${pulumi.home}/backend`,
+                    DEPLOY_GATE_WAIT_SECONDS: "5",
+                });
+            try {
+                // Healthy: the gate lets the update through.
+                const healthy = await deploy();
+                expect({ status: healthy.status, stderr: healthy.stderr }).toEqual({ status: 0, stderr: "" });
+                expect(healthy.stdout).toContain(`deploy: the cluster is healthy (master ${master})`);
+                expect(pulumi.calls()).toContain("up --yes --stack dev");
+
+                await docker.getContainer(replica.name).stop({ t: 10 });
+                // `pulumi refresh`: the provider's Read records must_run=false for the stopped container...
+                expect(await cluster.deployer.refresh()).toEqual([`${replica.name}.mustRun`]);
+                // ...so the next `up` plans an in-place update of it, and leaves the rest alone.
+                expect(cluster.deployer.plan(current.resources).filter((step) => step.op !== "same")).toEqual([
+                    { name: replica.name, op: "update", changed: ["mustRun"] },
+                ]);
+
+                const callsBefore = pulumi.calls().length;
+                const refused = await deploy();
+                expect(refused.status).toBe(1);
+                const lines = refused.stderr.trim().split("\n");
+                console.log(`e2e health gate: ${lines[0]}`);
+                expect(lines).toHaveLength(1);
+                expect(lines[0]).toMatch(/^deploy: refusing to update: the cluster is not healthy after 5 s: /);
+                expect(lines[0]).toContain(`${replica.name} did not answer`);
+                expect(lines[0]).toMatch(/npm run deploy -- --force$/);
+                expect(pulumi.calls().slice(callsBefore)).not.toContain("up --yes --stack dev");
+
+                const forced = await deploy("--force");
+                expect(forced.status).toBe(0);
+                expect(pulumi.calls().slice(callsBefore)).toContain("up --yes --stack dev");
+                // What that `up` does (the deployer, as the engine and provider would): start the node in place and
+                // return at once, before its health check has passed; nothing else changes.
+                const steps = await cluster.deployer.update(current.resources);
+                expect(steps.filter((step) => step.op !== "same")).toEqual([
+                    expect.objectContaining({ name: replica.name, op: "update", changed: ["mustRun"] }),
+                ]);
+                const { State } = await docker.getContainer(replica.name).inspect();
+                expect({ running: State.Running, health: State.Health?.Status }).toEqual({ running: true, health: "starting" });
+            } finally {
+                pulumi.remove();
+                await docker
+                    .getContainer(replica.name)
+                    .start()
+                    .catch(() => undefined);
+            }
+            await waitHealthy(description, 60_000);
+            expect(cluster.deployer.plan(current.resources).filter((step) => step.op !== "same")).toEqual([]);
+        },
+        5 * 60_000,
     );
 });
