@@ -411,8 +411,8 @@ current_master() {
 # The server's own checker judges the header, so no table of versions is kept here.
 check_dataset_format() {
     local file header probe report
-    if ! command -v redis-check-rdb >/dev/null; then
-        log "redis-check-rdb is not in the image; not checking which Redis wrote the dataset"
+    if ! command -v "$ENGINE_CHECK_RDB" >/dev/null; then
+        log "$ENGINE_CHECK_RDB is not in the image; not checking which server wrote the dataset"
         return 0
     fi
     probe=$(mktemp)
@@ -422,9 +422,9 @@ check_dataset_format() {
         [[ "$header" =~ ^REDIS[0-9]{4}$ ]] || continue
         printf '%s' "$header" >"$probe"
         # The checker fails on a bare header either way (truncated file); only its reason tells the two apart.
-        report=$(redis-check-rdb "$probe" 2>&1 || true)
+        report=$("$ENGINE_CHECK_RDB" "$probe" 2>&1 || true)
         if [[ "$report" == *"Can't handle RDB format version"* ]]; then
-            log "refusing to start: $file has RDB format ${header#REDIS}, written by a newer Redis than this image's $(redis-server --version | grep -o 'v=[0-9.]*'); Redis cannot downgrade a dataset. Run the previous image again, or start from an export (README: Choosing the Redis build)"
+            log "refusing to start: $file has RDB format ${header#REDIS}, written by a newer server than this image's $ENGINE $("$ENGINE_SERVER" --version | grep -o 'v=[0-9.]*'); a server cannot read a newer dataset. Run the previous image again, or start from an export (README: Choosing the Redis build)"
             rm -f "$probe"
             exit 78
         fi
@@ -645,7 +645,7 @@ on_stop() {
 run_redis() {
     local conf="$1" status
     trap on_stop TERM INT
-    setpriv --reuid=redis --regid=redis --init-groups redis-server "$conf" &
+    setpriv --reuid=redis --regid=redis --init-groups "$ENGINE_SERVER" "$conf" &
     SERVER_PID=$!
     # A stop that came between the two lines above found no server to pass the signal to.
     [[ -z "$STOPPING" ]] || kill -TERM "$SERVER_PID"
@@ -690,10 +690,10 @@ main() {
     fi
     local conf="$RUNTIME_DIR/$kind.conf"
     if [[ "$kind" == sentinel ]]; then
-        log "exec redis-server $conf --sentinel"
-        exec setpriv --reuid=redis --regid=redis --init-groups redis-server "$conf" --sentinel
+        log "exec $ENGINE_SERVER $conf --sentinel"
+        exec setpriv --reuid=redis --regid=redis --init-groups "$ENGINE_SERVER" "$conf" --sentinel
     fi
-    log "running redis-server $conf (a stop hands the master role over first)"
+    log "running $ENGINE_SERVER $conf (a stop hands the master role over first)"
     run_redis "$conf"
 }
 

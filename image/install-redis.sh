@@ -6,16 +6,19 @@ readonly source="$1"
 readonly stack_version="$2"
 export DEBIAN_FRONTEND=noninteractive
 
+# install_from_debian ENGINE: the distribution's server, Sentinel and tools of ENGINE (redis or valkey), unless the
+# base image has them already (the tests' offline base does).
 install_from_debian() {
-    if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
-        echo "install-redis: redis-server is already in the base image, nothing to install"
+    local engine="$1"
+    if command -v "$engine-server" >/dev/null && command -v "$engine-cli" >/dev/null; then
+        echo "install-redis: $engine-server is already in the base image, nothing to install"
     else
         apt-get update
-        apt-get install -y --no-install-recommends redis-server redis-sentinel redis-tools
+        apt-get install -y --no-install-recommends "$engine-server" "$engine-sentinel" "$engine-tools"
         rm -rf /var/lib/apt/lists/*
     fi
     # The packages' own config files would only confuse: the rendered ones are uploaded to /etc/redis.
-    rm -f /etc/redis/redis.conf /etc/redis/sentinel.conf
+    rm -f /etc/redis/redis.conf /etc/redis/sentinel.conf /etc/valkey/valkey.conf /etc/valkey/sentinel.conf
 }
 
 install_from_redis_stack() {
@@ -32,6 +35,17 @@ install_from_redis_stack() {
     rm -rf /var/lib/apt/lists/*
 }
 
+# write_engine_env ENGINE: which engine the image holds and its binaries, for the entrypoint and the health check
+# (image/node-lib.sh): nothing else names them. Valkey's are valkey-server, valkey-cli and valkey-check-rdb.
+write_engine_env() {
+    local engine="$1" dir=/usr/local/lib/redis-node
+    mkdir -p "$dir"
+    printf '%s\n' "ENGINE=$engine" "ENGINE_SERVER=$engine-server" "ENGINE_CLI=$engine-cli" \
+        "ENGINE_CHECK_RDB=$engine-check-rdb" >"$dir/engine.env"
+    chmod 0644 "$dir/engine.env"
+    "$engine-server" --version
+}
+
 create_user() {
     if ! id redis >/dev/null 2>&1; then
         useradd --system --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin redis
@@ -41,10 +55,11 @@ create_user() {
 }
 
 case "$source" in
-    debian) install_from_debian ;;
-    redis-stack) install_from_redis_stack ;;
+    debian) install_from_debian redis && write_engine_env redis ;;
+    valkey) install_from_debian valkey && write_engine_env valkey ;;
+    redis-stack) install_from_redis_stack && PATH="/opt/redis-stack/bin:$PATH" write_engine_env redis ;;
     *)
-        echo "install-redis: unknown REDIS_SOURCE '$source' (expected redis-stack or debian)" >&2
+        echo "install-redis: unknown REDIS_SOURCE '$source' (expected redis-stack, debian or valkey)" >&2
         exit 1
         ;;
 esac

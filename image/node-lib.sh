@@ -1,19 +1,31 @@
 # Shared by the entrypoint and the health check. Sourced, not executed.
 
 readonly NODE_ENV_FILE=/etc/redis/node.env
+# Written by install-redis.sh: which engine the image holds, and its binaries. Nothing else names them.
+readonly ENGINE_ENV_FILE=/usr/local/lib/redis-node/engine.env
 
-# Reads KEY=value lines into shell variables without evaluating them: passwords stay literal.
-load_node_env() {
-    local key value
+# Reads KEY=value lines of FILE into shell variables without evaluating them: passwords stay literal.
+load_env_file() {
+    local file="$1" key value
     while IFS='=' read -r key value; do
         [[ -z "$key" || "$key" == \#* ]] && continue
         if [[ ! "$key" =~ ^[A-Z_]+$ ]]; then
-            echo "node-lib: ignoring malformed line in $NODE_ENV_FILE" >&2
+            echo "node-lib: ignoring malformed line in $file" >&2
             continue
         fi
         printf -v "$key" '%s' "$value"
-    done <"$NODE_ENV_FILE"
+    done <"$file"
 }
+
+load_node_env() {
+    load_env_file "$NODE_ENV_FILE"
+}
+
+# The engine's binaries: ENGINE (redis or valkey), ENGINE_SERVER, ENGINE_CLI, ENGINE_CHECK_RDB.
+ENGINE=redis ENGINE_SERVER=redis-server ENGINE_CLI=redis-cli ENGINE_CHECK_RDB=redis-check-rdb
+if [[ -f "$ENGINE_ENV_FILE" ]]; then
+    load_env_file "$ENGINE_ENV_FILE"
+fi
 
 # redis_cli USER PASSWORD HOST PORT COMMAND...: one bounded call; the password goes through the
 # environment, never the command line that `ps` shows.
@@ -25,5 +37,5 @@ redis_cli() {
         tls=(--tls --cacert "$TLS_CA_FILE" --cert "$TLS_CERT_FILE" --key "$TLS_KEY_FILE")
     fi
     REDISCLI_AUTH="$password" timeout "${REDIS_CLI_TIMEOUT:-2}" \
-        redis-cli --no-auth-warning --raw "${tls[@]}" -h "$host" -p "$port" --user "$user" "$@"
+        "$ENGINE_CLI" --no-auth-warning --raw "${tls[@]}" -h "$host" -p "$port" --user "$user" "$@"
 }

@@ -4,7 +4,7 @@ import * as path from "path";
 import Handlebars from "handlebars";
 import { AclProfile, Principal, redisAclProfiles, sentinelAclProfilesFor } from "../acl";
 import { NodeAddress, Settings } from "../settings/types";
-import { redisLineOf } from "../settings/validate";
+import { engineOf } from "../settings/engine";
 import { sentinelMyid } from "./identity";
 import { containerPaths } from "./paths";
 
@@ -170,7 +170,7 @@ export function renderSentinelNode(settings: Settings, node: NodeAddress, passwo
         peers: topology.sentinelNodes
             .filter((peer) => peer.name !== node.name)
             .map((peer) => ({ ip: peer.ip, port: peer.port, myid: sentinelMyid(topology.masterName, peer) })),
-        users: aclLines(sentinelAclProfilesFor(redisLineOf(settings.image)), passwords),
+        users: aclLines(sentinelAclProfilesFor(engineOf(settings.image).line), passwords),
     });
     return [
         { path: containerPaths.sentinelConf, content: sentinelConf },

@@ -45,7 +45,8 @@ export interface Topology {
     readonly minReplicasMaxLag: number;
 }
 
-export type RedisSource = "redis-stack" | "debian";
+/** Where the server comes from: redis-stack-server, or the base image's Debian packages of Redis or of Valkey. */
+export type RedisSource = "redis-stack" | "debian" | "valkey";
 
 /** How the one image that every container runs is built. */
 export interface ImageSettings {

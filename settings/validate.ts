@@ -1,36 +1,8 @@
 import { createPrivateKey, X509Certificate } from "crypto";
 import * as ipaddr from "ipaddr.js";
 import { ruleReachesSentinelChannels, sentinelChannelPrefix } from "../acl/channels";
-import {
-    AppUser,
-    ImageSettings,
-    MetricsSettings,
-    NodeAddress,
-    RedisSource,
-    TlsAuthClients,
-    TlsSettings,
-    Topology,
-} from "./types";
-
-/** Module paths that each Redis source ships; a module outside its list cannot load. */
-export const modulesBySource: Readonly<Record<RedisSource, readonly string[]>> = {
-    "redis-stack": [
-        "/opt/redis-stack/lib/redisearch.so",
-        "/opt/redis-stack/lib/rejson.so",
-        "/opt/redis-stack/lib/redisbloom.so",
-        "/opt/redis-stack/lib/redistimeseries.so",
-    ],
-    debian: [],
-};
-
-/** The redis-stack-server lines whose commands and modules the program knows (ACL rules, module admin commands). */
-export const supportedStackLines = ["7.2", "7.4"] as const;
-export type RedisLine = "7.0" | (typeof supportedStackLines)[number];
-
-/** The Redis version line an image runs: Debian bookworm's 7.0, or the line of the redis-stack-server build. */
-export function redisLineOf(image: Pick<ImageSettings, "redisSource" | "redisStackVersion">): RedisLine {
-    return image.redisSource === "debian" ? "7.0" : (image.redisStackVersion.split(".").slice(0, 2).join(".") as RedisLine);
-}
+import { engineOf } from "./engine";
+import { AppUser, ImageSettings, MetricsSettings, NodeAddress, TlsAuthClients, TlsSettings, Topology } from "./types";
 
 export const minPasswordLength = 16;
 /** Characters that need no quoting in redis.conf, sentinel.conf, ACL rules or the entrypoint's env file. */
@@ -176,20 +148,10 @@ export function validateImage(image: ImageSettings): void {
             `\`prebuiltImage\` ${show(image.prebuilt)} is not an image reference such as "registry.example.com/redis-sentinel:1.0" or "name@sha256:<digest>"`,
         );
     }
-    const known = modulesBySource[image.redisSource];
-    if (!known) {
-        throw new Error(
-            `\`redisSource\` must be one of ${Object.keys(modulesBySource).join(", ")}, got ${show(image.redisSource)}`,
-        );
-    }
     if (!/^[A-Za-z0-9.~+-]+$/.test(image.redisStackVersion)) {
         throw new Error(`\`redisStackVersion\` ${show(image.redisStackVersion)} is not a package version`);
     }
-    if (image.redisSource === "redis-stack" && !(supportedStackLines as readonly string[]).includes(redisLineOf(image))) {
-        throw new Error(
-            `\`redisStackVersion\` ${show(image.redisStackVersion)} is not a build of a supported line (${supportedStackLines.map((line) => `${line}.0-vN`).join(", ")})`,
-        );
-    }
+    const known = engineOf(image).modules;
     const seen = new Set<string>();
     for (const module of image.modules) {
         if (!known.includes(module)) {

@@ -144,7 +144,15 @@ describe("sentinel.conf", () => {
             lines(
                 file(
                     renderSentinelNode(
-                        loadSettings(overridingReader({ redisSource: source, modules: "[]" })),
+                        loadSettings(
+                            overridingReader({
+                                redisSource: source,
+                                modules: "[]",
+                                ...(source === "redis-stack"
+                                    ? {}
+                                    : { baseImage: source === "debian" ? "debian:bookworm" : "debian:trixie" }),
+                            }),
+                        ),
                         sentinel1,
                         passwords,
                     ),
@@ -153,6 +161,7 @@ describe("sentinel.conf", () => {
             ).find((line) => line.startsWith("user clientsentinel "));
         expect(clientLine("redis-stack")).toMatch(/ \+client\|setinfo$/);
         expect(clientLine("debian")).not.toContain("setinfo");
+        expect(clientLine("valkey")).toMatch(/ \+client\|setinfo$/);
         const onLine = (redisStackVersion: string) =>
             lines(
                 file(

@@ -1,4 +1,5 @@
 import { builtinUsers } from "../../acl";
+import { engineOf } from "../../settings/engine";
 import {
     ImageSettings,
     loadPasswordOverrides,
@@ -134,13 +135,36 @@ describe("validateImage", () => {
             { modules: ["/opt/redis-stack/lib/nosuch.so"] },
             '`modules` entry "/opt/redis-stack/lib/nosuch.so" is not a module',
         ],
-        ["a module on the Debian source", { redisSource: "debian" }, "none (this source ships no modules)"],
+        [
+            "a module on the Debian source",
+            { redisSource: "debian", baseImage: "debian:trixie" },
+            "none (this source ships no modules)",
+        ],
+        [
+            "Debian's Redis on a base that names no Debian release",
+            { redisSource: "debian", modules: [] },
+            '`redisSource` "debian" installs the redis packages of the base image\'s Debian release, and `baseImage` "ubuntu:22.04" names no release the program knows; use one that names bookworm (redis 7.0) or trixie (redis 8.0)',
+        ],
+        [
+            "Valkey on bookworm, which packages none",
+            { redisSource: "valkey", modules: [], baseImage: "debian:bookworm-slim" },
+            '`redisSource` "valkey" needs a Debian release that packages valkey: `baseImage` "debian:bookworm-slim" is bookworm, which does not; use trixie (valkey 8.1)',
+        ],
+        [
+            "a module on Valkey",
+            { redisSource: "valkey", baseImage: "debian:trixie" },
+            '`modules` entry "/opt/redis-stack/lib/redisearch.so" is not a module that valkey ships; known: none',
+        ],
         [
             "a module listed twice",
             { modules: ["/opt/redis-stack/lib/rejson.so", "/opt/redis-stack/lib/rejson.so"] },
             "is listed twice",
         ],
-        ["an unknown source", { redisSource: "brew" as never }, '`redisSource` must be one of redis-stack, debian, got "brew"'],
+        [
+            "an unknown source",
+            { redisSource: "brew" as never },
+            '`redisSource` must be one of redis-stack, debian, valkey, got "brew"',
+        ],
         [
             "an image name with capitals",
             { imageName: "Redis:latest" },
@@ -161,9 +185,20 @@ describe("validateImage", () => {
         expect(() => validateImage(image(change))).toThrow(message);
     });
 
-    it("accepts an empty module list on either source", () => {
+    it("accepts an empty module list on every source", () => {
         expect(() => validateImage(image({ modules: [] }))).not.toThrow();
         expect(() => validateImage(image({ modules: [], redisSource: "debian", baseImage: "debian:bookworm" }))).not.toThrow();
+        expect(() => validateImage(image({ modules: [], redisSource: "valkey", baseImage: "debian:trixie" }))).not.toThrow();
+    });
+
+    it.each<[Partial<ImageSettings>, string, string]>([
+        [{}, "redis", "7.4"],
+        [{ redisStackVersion: "7.2.0-v13" }, "redis", "7.2"],
+        [{ redisSource: "debian", baseImage: "debian:bookworm" }, "redis", "7.0"],
+        [{ redisSource: "debian", baseImage: "redis-sentinel-docker-base:trixie-1" }, "redis", "8.0"],
+        [{ redisSource: "valkey", baseImage: "registry.example.com/debian:trixie-slim" }, "valkey", "8.1"],
+    ])("knows the engine of %j: %s %s", (change, name, line) => {
+        expect(engineOf(image({ modules: [], ...change }))).toEqual(expect.objectContaining({ name, line }));
     });
 });
 
@@ -255,7 +290,10 @@ describe("loadSettings and loadPasswordOverrides", () => {
         [{ redisNodes: "redis1=192.168.55.10:6379" }, "`redisNodes` must be a list of strings"],
         [{ modules: "[1]" }, "`modules` must be a list of strings, got [1]"],
         [{ subnet: "192.168.55.0" }, '`subnet` "192.168.55.0" is not an IPv4 CIDR'],
-        [{ redisSource: "debian" }, '`modules` entry "/opt/redis-stack/lib/redisearch.so" is not a module that debian ships'],
+        [
+            { redisSource: "debian", baseImage: "debian:bookworm" },
+            '`modules` entry "/opt/redis-stack/lib/redisearch.so" is not a module that debian ships',
+        ],
     ])("rejects %p", (values, message) => {
         expect(() => load(values)).toThrow(message);
     });

@@ -1,0 +1,90 @@
+/**
+ * Which server an image runs, from `redisSource` and `baseImage`: its name (Redis or Valkey), its version line, and
+ * the modules it ships. Everything that differs between engines (the ACL rules a server accepts, the modules, the
+ * binaries' names inside the image: image/install-redis.sh) follows from this.
+ */
+import { ImageSettings, RedisSource } from "./types";
+
+export type EngineName = "redis" | "valkey";
+/** The version lines the program knows the commands of (ACL rules, module admin commands). */
+export type EngineLine = "7.0" | "7.2" | "7.4" | "8.0" | "8.1";
+
+export interface Engine {
+    readonly name: EngineName;
+    readonly line: EngineLine;
+    /** Module paths inside the image; a module outside the list cannot load. */
+    readonly modules: readonly string[];
+}
+
+/** The Debian releases whose packages the program knows, and the engine version each ships. */
+export const debianReleases = {
+    bookworm: { redis: "7.0", valkey: undefined },
+    trixie: { redis: "8.0", valkey: "8.1" },
+} as const satisfies Record<string, Record<EngineName, EngineLine | undefined>>;
+export type DebianRelease = keyof typeof debianReleases;
+
+/** The redis-stack-server lines the program knows. */
+export const supportedStackLines = ["7.2", "7.4"] as const;
+
+const stackModules = [
+    "/opt/redis-stack/lib/redisearch.so",
+    "/opt/redis-stack/lib/rejson.so",
+    "/opt/redis-stack/lib/redisbloom.so",
+    "/opt/redis-stack/lib/redistimeseries.so",
+];
+
+export const redisSources: readonly RedisSource[] = ["redis-stack", "debian", "valkey"];
+
+const show = (value: unknown) => JSON.stringify(value);
+
+/**
+ * The Debian release a base image names, in its repository or tag (`debian:trixie`, `debian:bookworm-slim`,
+ * `registry/base:trixie-2`); undefined when it names none.
+ */
+export function debianReleaseOf(baseImage: string): DebianRelease | undefined {
+    const named = (Object.keys(debianReleases) as DebianRelease[]).filter((release) =>
+        new RegExp(`(^|[/:._-])${release}([/:._-]|$)`).test(baseImage),
+    );
+    return named.length === 1 ? named[0] : undefined;
+}
+
+/**
+ * The engine an image runs, or an error naming the settings when the combination cannot work: Debian's packages
+ * come from the base image's release (so the base must name one that ships the engine), redis-stack's from its own
+ * version.
+ */
+export function engineOf(image: Pick<ImageSettings, "redisSource" | "redisStackVersion" | "baseImage">): Engine {
+    switch (image.redisSource) {
+        case "redis-stack": {
+            const line = image.redisStackVersion.split(".").slice(0, 2).join(".");
+            if (!(supportedStackLines as readonly string[]).includes(line)) {
+                throw new Error(
+                    `\`redisStackVersion\` ${show(image.redisStackVersion)} is not a build of a supported line (${supportedStackLines.map((known) => `${known}.0-vN`).join(", ")})`,
+                );
+            }
+            return { name: "redis", line: line as EngineLine, modules: stackModules };
+        }
+        case "debian":
+        case "valkey": {
+            const name: EngineName = image.redisSource === "debian" ? "redis" : "valkey";
+            const release = debianReleaseOf(image.baseImage);
+            const offers = (Object.keys(debianReleases) as DebianRelease[])
+                .filter((known) => debianReleases[known][name] !== undefined)
+                .map((known) => `${known} (${name} ${debianReleases[known][name]})`);
+            if (release === undefined) {
+                throw new Error(
+                    `\`redisSource\` ${show(image.redisSource)} installs the ${name} packages of the base image's Debian release, and \`baseImage\` ${show(image.baseImage)} names no release the program knows; use one that names ${offers.join(" or ")}, e.g. "debian:${offers[offers.length - 1].split(" ")[0]}"`,
+                );
+            }
+            const line = debianReleases[release][name];
+            if (line === undefined) {
+                throw new Error(
+                    `\`redisSource\` ${show(image.redisSource)} needs a Debian release that packages ${name}: \`baseImage\` ${show(image.baseImage)} is ${release}, which does not; use ${offers.join(" or ")}`,
+                );
+            }
+            return { name, line, modules: [] };
+        }
+        default:
+            throw new Error(`\`redisSource\` must be one of ${redisSources.join(", ")}, got ${show(image.redisSource)}`);
+    }
+}
