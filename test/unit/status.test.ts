@@ -205,12 +205,12 @@ describe("the status table", () => {
     it("shows one aligned row per node and per Sentinel, then the verdict", () => {
         const text = formatAssessment(assessCluster(description, sentinelSees(r1), healthyNodes()));
         const lines = text.split("\n");
-        expect(lines[0]).toMatch(/^NODE\s+ADDRESS\s+SENTINELS SAY\s+NODE SAYS\s+VERSION\s+LINK\s+OFFSET\s+LAG\s+LAG S\s+FLAGS$/);
+        expect(lines[0]).toMatch(/^NODE\s+ADDRESS\s+SENTINELS SAY\s+NODE SAYS\s+ENGINE\s+LINK\s+OFFSET\s+LAG\s+LAG S\s+FLAGS$/);
         expect(lines[2]).toMatch(
-            /^redis1\s+10\.0\.0\.10:6379\s+master \(all\)\s+master\s+7\.4\.6\s+2 replicas\s+1000\s+-\s+1 s\s+-$/,
+            /^redis1\s+10\.0\.0\.10:6379\s+master \(all\)\s+master\s+redis 7\.4\.6\s+2 replicas\s+1000\s+-\s+1 s\s+-$/,
         );
         expect(lines[4]).toMatch(
-            /^redis3\s+10\.0\.0\.12:6381\s+replica \(all\)\s+replica\s+7\.4\.6\s+up\s+900\s+100 B\s+1 s\s+-$/,
+            /^redis3\s+10\.0\.0\.12:6381\s+replica \(all\)\s+replica\s+redis 7\.4\.6\s+up\s+900\s+100 B\s+1 s\s+-$/,
         );
         expect(lines[0].indexOf("ADDRESS")).toBe(lines[4].indexOf("10.0.0.12"));
         expect(text).toContain("sentinel3  10.0.0.22:26379  yes      10.0.0.10:6379  2       2      -");
@@ -226,6 +226,7 @@ describe("INFO replication parsing", () => {
         expect(nodeObservationFromInfo(r1, master)).toEqual({
             node: r1,
             role: "master",
+            engine: "redis",
             offset: 42,
             connectedReplicas: 1,
             replicaLagSeconds: { "10.0.0.11:6380": 1 },
@@ -236,10 +237,20 @@ describe("INFO replication parsing", () => {
         expect(nodeObservationFromInfo(r2, replica)).toEqual({
             node: r2,
             role: "replica",
+            engine: "redis",
             offset: 40,
             masterAddress: "10.0.0.10:6379",
             linkUp: false,
         });
+    });
+
+    it("names the engine and its own version: Valkey reports valkey_version beside the Redis version it is compatible with", () => {
+        const valkey = parseInfo(
+            "# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:8.1.1\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n",
+        );
+        expect(nodeObservationFromInfo(r1, valkey)).toEqual(expect.objectContaining({ engine: "valkey", version: "8.1.1" }));
+        const redis = parseInfo("# Server\r\nredis_version:8.0.2\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+        expect(nodeObservationFromInfo(r1, redis)).toEqual(expect.objectContaining({ engine: "redis", version: "8.0.2" }));
     });
 });
 

@@ -20,7 +20,9 @@ export interface NodeObservation {
     readonly node: NodeAddress;
     readonly error?: string;
     readonly role?: "master" | "replica";
-    /** redis_version from INFO server. */
+    /** The server, from INFO server: "redis", or "valkey" (server_name). */
+    readonly engine?: "redis" | "valkey";
+    /** Its version: valkey_version on Valkey, redis_version otherwise. */
     readonly version?: string;
     readonly offset?: number;
     /** Replicas only. */
@@ -39,6 +41,7 @@ export interface NodeRow {
     /** The role each Sentinel gives the node, in Sentinel order: master, replica, or ? when unknown. */
     readonly sentinelRoles: readonly string[];
     readonly reportedRole: string;
+    /** The server and its version, as "redis 7.0.15" or "valkey 8.1.1"; "?" when the node did not answer. */
     readonly version: string;
     readonly link: string;
     readonly offset: number | null;
@@ -68,6 +71,9 @@ export interface ClusterAssessment {
 
 /** The host field of a row: only for a node placed on a `dockerHosts` host, so single-host output stays as it was. */
 const placedOn = (node: NodeAddress): { host?: string } => (node.host === undefined ? {} : { host: node.host });
+
+const engineVersion = (observation: NodeObservation) =>
+    observation.version === undefined ? "?" : `${observation.engine ?? "redis"} ${observation.version}`;
 
 /** Sentinel flags that mean trouble; `master`/`slave` flags only restate the role. */
 const troubleFlags = ["s_down", "o_down", "disconnected", "failover_in_progress", "promoted", "reconf_sent", "reconf_inprog"];
@@ -162,7 +168,7 @@ export function assessCluster(
                 address: nodeAddress,
                 sentinelRoles,
                 reportedRole: "master",
-                version: observation.version ?? "?",
+                version: engineVersion(observation),
                 link: `${observation.connectedReplicas ?? 0} replicas`,
                 offset: observation.offset ?? null,
                 lagBytes: null,
@@ -182,7 +188,7 @@ export function assessCluster(
             address: nodeAddress,
             sentinelRoles,
             reportedRole: "replica",
-            version: observation.version ?? "?",
+            version: engineVersion(observation),
             link: observation.linkUp ? "up" : "down",
             offset: observation.offset ?? null,
             lagBytes:

@@ -55,7 +55,9 @@ export function parseInfo(text: string): Record<string, string> {
 
 /** Reads INFO server and replication fields into what the assessment needs. */
 export function nodeObservationFromInfo(node: NodeAddress, info: Record<string, string>): NodeObservation {
-    const version = info.redis_version;
+    // Valkey reports its own version beside the Redis version it is compatible with (server_name:valkey).
+    const engine = info.server_name === "valkey" ? "valkey" : "redis";
+    const version = info.valkey_version ?? info.redis_version;
     if (info.role === "master") {
         const lags: Record<string, number> = {};
         for (const [key, value] of Object.entries(info)) {
@@ -67,6 +69,7 @@ export function nodeObservationFromInfo(node: NodeAddress, info: Record<string, 
         return {
             node,
             role: "master",
+            engine,
             version,
             offset: Number(info.master_repl_offset),
             connectedReplicas: Number(info.connected_slaves),
@@ -76,6 +79,7 @@ export function nodeObservationFromInfo(node: NodeAddress, info: Record<string, 
     return {
         node,
         role: "replica",
+        engine,
         version,
         offset: Number(info.slave_repl_offset),
         masterAddress: `${info.master_host}:${info.master_port}`,

@@ -11,7 +11,7 @@ export function formatAssessment(assessment: ClusterAssessment): string {
     const host = (row: { host?: string }) => (placed ? [row.host ?? "-"] : []);
     const hostHeader = placed ? ["HOST"] : [];
     const nodes = formatTable(
-        ["NODE", ...hostHeader, "ADDRESS", "SENTINELS SAY", "NODE SAYS", "VERSION", "LINK", "OFFSET", "LAG", "LAG S", "FLAGS"],
+        ["NODE", ...hostHeader, "ADDRESS", "SENTINELS SAY", "NODE SAYS", "ENGINE", "LINK", "OFFSET", "LAG", "LAG S", "FLAGS"],
         assessment.nodes.map((row) => [
             row.node,
             ...host(row),
