@@ -236,6 +236,7 @@ async function renderLoopbackCluster(options: LocalClusterOptions) {
     const topology = {
         // What runs here is Debian's redis-server 7.0, which has no modules and no 7.2-only commands.
         redisSource: "debian",
+        baseImage: "debian:bookworm",
         modules: "[]",
         networkName: "loopback",
         subnet: "127.0.0.0/8",

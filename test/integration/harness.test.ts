@@ -31,7 +31,7 @@ const smallest = { redisNodes: 1, sentinels: 1, quorum: 1, settings: { minReplic
 
 describe("local cluster harness", () => {
     test("host adaptation changes only the path directives", () => {
-        const settings = loadSettings(overridingReader({ redisSource: "debian", modules: "[]" }));
+        const settings = loadSettings(overridingReader({ redisSource: "debian", baseImage: "debian:bookworm", modules: "[]" }));
         const files = renderCluster(settings, completePasswords({}));
         const dirs = hostNodeDirs("/tmp/node");
         for (const file of [...files.redis1, ...files.sentinel1]) {
