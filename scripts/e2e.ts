@@ -1,15 +1,17 @@
 /**
- * npm run e2e:up [-- --hosts N] - deploys the cluster the program declares on the local Docker engine, as the
+ * npm run e2e:up [-- --hosts N | --engine NAME] - deploys the cluster the program declares on the local Docker engine, as the
  *                    end-to-end tests do, and writes its stack outputs (passwords included) to .e2e/cluster.json,
  *                    mode 0600. With --hosts N, starts the lab (N Docker engines, each in a network namespace of its
  *                    own: test/lab/lab.ts) and places the nodes across it, one after the other; the file then also
- *                    holds `hosts` ({ name, docker, netns, address }) and each node's `host`.
+ *                    holds `hosts` ({ name, docker, netns, address }) and each node's `host`. With --engine NAME,
+ *                    runs it on that tested engine: redis7 (Debian bookworm's Redis 7.0, the default), redis8
+ *                    (Debian trixie's Redis 8.0) or valkey (Debian trixie's Valkey 8.1).
  * npm run e2e:down - removes every container, network and volume it made, and the lab.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { startCluster } from "../test/docker/cluster";
+import { engineConfig, startCluster } from "../test/docker/cluster";
 import { removeLabelled } from "../test/docker/deployer";
 import { connectEngine } from "../test/docker/engine";
 import { startLabCluster } from "../test/lab/cluster";
@@ -39,8 +41,17 @@ async function upOnHosts(count: number) {
 }
 
 async function up(): Promise<void> {
-    const { values } = parseArgs({ args: process.argv.slice(3), options: { hosts: { type: "string" } } });
-    const cluster = values.hosts === undefined ? await startCluster(loadIndex) : await upOnHosts(Number(values.hosts));
+    const { values } = parseArgs({
+        args: process.argv.slice(3),
+        options: { hosts: { type: "string" }, engine: { type: "string", default: "redis7" } },
+    });
+    if (values.hosts !== undefined && values.engine !== "redis7") {
+        throw new Error("--hosts runs the default engine only; leave out --engine");
+    }
+    const cluster =
+        values.hosts === undefined
+            ? await startCluster(loadIndex, engineConfig(values.engine!))
+            : await upOnHosts(Number(values.hosts));
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(clusterFile, JSON.stringify(cluster.outputs, null, 2) + "\n", { mode: 0o600 });
     fs.chmodSync(clusterFile, 0o600);

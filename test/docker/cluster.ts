@@ -3,7 +3,7 @@ import { Principal } from "../../acl";
 import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
 import { connectEngine } from "./engine";
 import { Deployer, removeLabelled } from "./deployer";
-import { baseImageTag, buildDeclaredImage, ensureBaseImage } from "./images";
+import { baseImageTag, buildDeclaredImage, ensureBaseImage, testBaseOf, testBases } from "./images";
 
 /**
  * Stack config of the end-to-end cluster: the seed's topology on the offline Debian base, without modules; the
@@ -17,6 +17,37 @@ export const e2eStackConfig: Readonly<Record<string, string>> = {
     metricsBaseImage: baseImageTag,
     metricsImageName: "redis-sentinel-docker:e2e-exporter",
 };
+
+/**
+ * The engines the e2e cluster runs on, each as stack config over e2eStackConfig: Debian's Redis 7.0 (bookworm, the
+ * default), Debian's Redis 8.0 and Valkey 8.1 (trixie). The exporters stay on the bookworm base.
+ */
+export const testEngines = {
+    redis7: {},
+    redis8: { baseImage: testBases.trixie.tag, redisSource: "debian", imageName: "redis-sentinel-docker:e2e-redis8" },
+    valkey: { baseImage: testBases.trixie.tag, redisSource: "valkey", imageName: "redis-sentinel-docker:e2e-valkey" },
+} as const satisfies Record<string, Readonly<Record<string, string>>>;
+export type TestEngine = keyof typeof testEngines;
+
+/** The stack config of the e2e cluster on `engine`, or an error naming the engines there are. */
+export function engineConfig(engine: string): Readonly<Record<string, string>> {
+    if (!(engine in testEngines)) {
+        throw new Error(
+            `no test engine ${JSON.stringify(engine)}; the tested engines are ${Object.keys(testEngines).join(", ")}`,
+        );
+    }
+    return testEngines[engine as TestEngine];
+}
+
+/** Makes every offline base image that `config` names (the image's and the exporters'). */
+export async function ensureBaseImages(docker: Docker, config: Readonly<Record<string, string>>): Promise<void> {
+    for (const tag of new Set([config.baseImage, config.metricsBaseImage])) {
+        const base = testBaseOf(tag);
+        if (base) {
+            await ensureBaseImage(docker, base);
+        }
+    }
+}
 
 /** The stack outputs a client needs, in the shape `pulumi stack output --json --show-secrets` prints them. */
 export interface ClusterOutputs {
@@ -58,7 +89,7 @@ export async function startCluster(
     await docker.ping();
     const program = await runProgram({ ...e2eStackConfig, ...config }, load);
     await removeLabelled(docker);
-    await ensureBaseImage(docker);
+    await ensureBaseImages(docker, { ...e2eStackConfig, ...config });
     const images = new Map<string, string>();
     for (const image of program.byType("docker:index/image:Image")) {
         images.set(mockImageId(image.inputs.imageName), await buildDeclaredImage(docker, image));

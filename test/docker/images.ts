@@ -7,11 +7,41 @@ import { DeclaredResource } from "../support/pulumiProgram";
 import { tarOf } from "./tarEntries";
 
 /**
- * The offline base image: Debian's Redis packages and Prometheus exporter on a minimal bookworm, made with debootstrap
- * (no registry needed). The tag changes with the package list, so that a machine with an older one makes it anew.
+ * An offline base image: a minimal Debian release with its Redis (and on trixie Valkey) packages and the Prometheus
+ * exporter, made with debootstrap (no registry needed). The tag changes with the package list, so that a machine
+ * with an older one makes it anew.
  */
-export const baseImageTag = "redis-sentinel-docker-base:bookworm-2";
-const basePackages = ["redis-server", "redis-sentinel", "redis-tools", "prometheus-redis-exporter"];
+export interface TestBase {
+    readonly tag: string;
+    readonly release: "bookworm" | "trixie";
+    readonly packages: readonly string[];
+}
+
+export const testBases = {
+    /** Redis 7.0. */
+    bookworm: {
+        tag: "redis-sentinel-docker-base:bookworm-2",
+        release: "bookworm",
+        packages: ["redis-server", "redis-sentinel", "redis-tools", "prometheus-redis-exporter"],
+    },
+    /** Redis 8.0 and Valkey 8.1, side by side (the image's redisSource picks one). */
+    trixie: {
+        tag: "redis-sentinel-docker-base:trixie-1",
+        release: "trixie",
+        packages: [
+            "redis-server",
+            "redis-sentinel",
+            "redis-tools",
+            "valkey-server",
+            "valkey-sentinel",
+            "valkey-tools",
+            "prometheus-redis-exporter",
+        ],
+    },
+} as const satisfies Record<string, TestBase>;
+
+/** The default e2e base. */
+export const baseImageTag = testBases.bookworm.tag;
 const debianMirror = "http://deb.debian.org/debian";
 const debootstrapTimeoutMs = 5 * 60_000;
 const projectRoot = path.join(__dirname, "..", "..");
@@ -81,11 +111,15 @@ async function buildTagged(
     });
 }
 
+/** The test base an image tag names, if it is one of testBases. */
+export const testBaseOf = (tag: string): TestBase | undefined => Object.values(testBases).find((base) => base.tag === tag);
+
 /**
- * Makes the base image unless the tag exists: debootstrap a minimal bookworm with `basePackages`, then import the
- * tree. Needs root and debootstrap; takes about a minute, once per machine.
+ * Makes a base image unless its tag exists: debootstrap a minimal release with its packages, then import the tree.
+ * Needs root and debootstrap; takes a minute or two, once per machine and release.
  */
-export async function ensureBaseImage(docker: Docker, tag = baseImageTag): Promise<void> {
+export async function ensureBaseImage(docker: Docker, base: TestBase = testBases.bookworm): Promise<void> {
+    const { tag } = base;
     if (await imageExists(docker, tag)) {
         log(`base image ${tag} exists, reusing it`);
         return;
@@ -97,10 +131,10 @@ export async function ensureBaseImage(docker: Docker, tag = baseImageTag): Promi
     }
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "redis-base-"));
     try {
-        log(`base image ${tag} is missing; debootstrapping bookworm into ${root}`);
+        log(`base image ${tag} is missing; debootstrapping ${base.release} into ${root}`);
         await run(
             "debootstrap",
-            ["--variant=minbase", `--include=${basePackages.join(",")}`, "bookworm", root, debianMirror],
+            ["--variant=minbase", `--include=${base.packages.join(",")}`, base.release, root, debianMirror],
             debootstrapTimeoutMs,
         ).catch((error: Error) => {
             throw new Error(

@@ -25,6 +25,8 @@ export class ClusterProbe {
     private constructor(
         private readonly container: Docker.Container,
         private readonly outputs: ClusterOutputs,
+        /** The engine's CLI in the image (redis-cli, valkey-cli), as image/node-lib.sh names it. */
+        private readonly cliName: string,
     ) {}
 
     static async start(
@@ -48,7 +50,17 @@ export class ClusterProbe {
                     : { EndpointsConfig: { [outputs.network]: { IPAMConfig: { IPv4Address: ip } } } },
         });
         await container.start();
-        return new ClusterProbe(container, outputs);
+        const engine = await execIn(
+            container,
+            ["bash", "-c", '. /usr/local/lib/redis-node/node-lib.sh && echo "$ENGINE_CLI"'],
+            [],
+            10_000,
+        );
+        const cliName = engine.stdout.trim();
+        if (engine.exitCode !== 0 || !/^[a-z]+-cli$/.test(cliName)) {
+            throw new Error(`the probe could not tell the image's CLI: ${engine.stderr.trim() || cliName}`);
+        }
+        return new ClusterProbe(container, outputs, cliName);
     }
 
     /** The ACL user name of a principal. */
@@ -61,14 +73,14 @@ export class ClusterProbe {
         return execIn(this.container, ["bash", "-c", script], env, timeoutMs);
     }
 
-    /** One redis-cli call as `principal`; the password goes through REDISCLI_AUTH. Never throws on a refused command. */
+    /** One CLI call as `principal`; the password goes through REDISCLI_AUTH. Never throws on a refused command. */
     async tryCli(principal: Principal, at: Address, args: readonly string[]): Promise<ExecResult & { refused: boolean }> {
         const result = await execIn(
             this.container,
             [
                 "timeout",
                 String(cliTimeoutSeconds),
-                "redis-cli",
+                this.cliName,
                 "--no-auth-warning",
                 "--raw",
                 "-h",
@@ -124,7 +136,7 @@ export class ClusterProbe {
      */
     async pipeline(principal: Principal, at: Address, commands: readonly string[]): Promise<string[]> {
         const script =
-            'printf "%s\\n" "$@" | timeout 10 redis-cli --no-auth-warning --raw -h "$HOST" -p "$PORT" --user "$REDIS_USER"';
+            'printf "%s\\n" "$@" | timeout 10 "$CLI" --no-auth-warning --raw -h "$HOST" -p "$PORT" --user "$REDIS_USER"';
         const result = await execIn(
             this.container,
             ["bash", "-c", script, "pipeline", ...commands],
@@ -133,6 +145,7 @@ export class ClusterProbe {
                 `HOST=${at.ip}`,
                 `PORT=${at.port}`,
                 `REDIS_USER=${this.userOf(principal)}`,
+                `CLI=${this.cliName}`,
             ],
             15_000,
         );
