@@ -16,7 +16,7 @@ import { assessUntilHealthy } from "../../tools/lib/gate";
 import { withConnection } from "../../tools/lib/observe";
 import { engineConfig, e2eStackConfig, RunningCluster, startCluster, TestEngine } from "../docker/cluster";
 import { removeLabelled } from "../docker/deployer";
-import { aclProbes, describeProbe, MatrixServers, outcome } from "../support/aclMatrix";
+import { aclProbes, describeProbe, leastPrivilege, MatrixServers, outcome } from "../support/aclMatrix";
 import { connectEngine } from "../docker/engine";
 import { execIn } from "../docker/exec";
 import { describeWithEngine, loadProgram, logMark, logSince, startContainer, waitFor } from "./support";
@@ -28,80 +28,6 @@ const engines: readonly [TestEngine, RegExp][] = [
 ];
 /** The planned stop's bound, as in maintenance.test.ts. */
 const stopGapBoundMs = 3000;
-
-/** One leaf of an engine's command table: "get", or "config|get" for a subcommand, with its arity. */
-interface CommandEntry {
-    readonly name: string;
-    readonly arity: number;
-    readonly categories: readonly string[];
-}
-
-/** Every command and subcommand the server has (COMMAND), as leaves: a container command stands for its subcommands. */
-async function commandTable(client: Redis): Promise<CommandEntry[]> {
-    type Raw = [string, number, unknown, unknown, unknown, unknown, string[], unknown?, unknown?, Raw[]?];
-    const entries = (await client.call("COMMAND")) as Raw[];
-    const leaves: CommandEntry[] = [];
-    for (const entry of entries) {
-        const subcommands = entry[9] ?? [];
-        const list = subcommands.length > 0 ? subcommands : [entry];
-        for (const leaf of list) {
-            leaves.push({ name: String(leaf[0]).toLowerCase(), arity: Number(leaf[1]), categories: leaf[6].map(String) });
-        }
-    }
-    return leaves;
-}
-
-/** The words of a harmless invocation with enough arguments for the arity check (ACL DRYRUN checks arity first). */
-function invocation(entry: CommandEntry): string[] {
-    const words = entry.name.split("|");
-    while (words.length < Math.abs(entry.arity)) {
-        words.push("x");
-    }
-    return words;
-}
-
-/**
- * What ACL DRYRUN says of `user` running each command: granted (OK, or refused only for the key or channel it
- * names), refused (no permission to run the command), or something else (an argument check), by name.
- */
-async function dryrun(admin: Redis, user: string, table: readonly CommandEntry[]) {
-    const granted: string[] = [];
-    const unclear: string[] = [];
-    const replies = await Promise.all(
-        table.map((entry) =>
-            admin.call("ACL", "DRYRUN", user, ...invocation(entry)).then(
-                (reply) => String(reply),
-                (error: Error) => error.message,
-            ),
-        ),
-    );
-    table.forEach((entry, index) => {
-        const reply = replies[index];
-        if (reply === "OK" || /no permissions to access/.test(reply)) {
-            granted.push(entry.name);
-        } else if (!/no permissions to run/.test(reply)) {
-            unclear.push(`${entry.name}: ${reply}`);
-        }
-    });
-    return { granted, unclear };
-}
-
-/** The commands a `-@all ...` profile grants by name or by category, in the table's names. */
-function grantedBy(rules: readonly string[], table: readonly CommandEntry[]): Set<string> {
-    const names = new Set<string>();
-    for (const rule of rules.filter((candidate) => candidate.startsWith("+"))) {
-        const what = rule.slice(1).toLowerCase();
-        if (what.startsWith("@")) {
-            table.filter((entry) => entry.categories.includes(what)).forEach((entry) => names.add(entry.name));
-        } else {
-            // A container command granted whole ("+client") grants every subcommand.
-            table
-                .filter((entry) => entry.name === what || entry.name.startsWith(`${what}|`))
-                .forEach((entry) => names.add(entry.name));
-        }
-    }
-    return names;
-}
 
 describeWithEngine("the other engines on a real Docker engine, with TLS", () => {
     describe.each(engines)("%s", (engine, versionPattern) => {
@@ -139,52 +65,22 @@ describeWithEngine("the other engines on a real Docker engine, with TLS", () => 
 
         test("least privilege on the engine's own command table: no restricted user may run a command its profile does not grant, and the application user no admin or dangerous one", async () => {
             const line = engineOf({ ...e2eStackConfig, ...config } as never).line;
-            const redisProfiles = redisAclProfiles(
-                { name: description.appUser, rules: loadSettings(() => undefined).appUser.rules },
-                [],
-            );
-            const sentinelProfiles = sentinelAclProfilesFor(line);
-            const checks: { kind: "redis" | "sentinel"; profiles: typeof redisProfiles }[] = [
-                { kind: "redis", profiles: redisProfiles },
-                { kind: "sentinel", profiles: sentinelProfiles },
-            ];
+            const profiles = {
+                redis: redisAclProfiles({ name: description.appUser, rules: loadSettings(() => undefined).appUser.rules }, []),
+                sentinel: sentinelAclProfilesFor(line),
+            };
             const summary: string[] = [];
-            for (const { kind, profiles } of checks) {
+            for (const kind of ["redis", "sentinel"] as const) {
                 const node = kind === "redis" ? description.redisNodes[0] : description.sentinelNodes[0];
                 await withConnection(
                     node,
                     loginAs(description, "admin"),
                     async (admin) => {
-                        const table = await commandTable(admin);
-                        expect(table.length).toBeGreaterThan(kind === "redis" ? 200 : 20);
-                        for (const [user, profile] of Object.entries(profiles)) {
-                            if (user === "default" || !profile.rules.includes("-@all")) {
-                                continue;
-                            }
-                            const { granted, unclear } = await dryrun(admin, user, table);
-                            const allowed = grantedBy(profile.rules, table);
-                            expect({ kind, user, beyondProfile: granted.filter((name) => !allowed.has(name)) }).toEqual({
-                                kind,
-                                user,
-                                beyondProfile: [],
-                            });
-                            // Nearly every command must be classified; a few argument checks are tolerated.
-                            expect(unclear.length).toBeLessThan(table.length / 10);
-                            summary.push(`${kind} ${user}: ${granted.length} of ${table.length}`);
-                        }
-                        if (kind === "redis") {
-                            const { granted } = await dryrun(admin, description.appUser, table);
-                            const privileged = new Set(
-                                table
-                                    .filter((entry) => entry.categories.some((c) => c === "@admin" || c === "@dangerous"))
-                                    .map((entry) => entry.name),
-                            );
-                            // INFO and ROLE are granted on purpose (appUserRules: +info +role).
-                            expect(granted.filter((name) => privileged.has(name)).sort()).toEqual(["info", "role"]);
-                            summary.push(
-                                `redis ${description.appUser}: ${granted.length} of ${table.length}, no admin or dangerous one`,
-                            );
-                        }
+                        const report = await leastPrivilege(admin, kind, profiles[kind], description.appUser);
+                        expect(report.beyondProfile).toEqual([]);
+                        expect(report.appPrivileged).toEqual(kind === "redis" ? ["info", "role"] : []);
+                        expect(report.unclear.length).toBeLessThan(report.tableSize / 10);
+                        summary.push(report.summary);
                     },
                     30_000,
                 );

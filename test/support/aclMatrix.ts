@@ -385,3 +385,126 @@ export function matrixCoverage(probes: readonly Probe[]): { size: number; uncove
         defaultOn: [...new Set(probes.filter((probe) => probe.command.includes("default")).map((probe) => probe.target))].sort(),
     };
 }
+
+/** One leaf of an engine's command table: "get", or "config|get" for a subcommand, with its arity. */
+interface CommandEntry {
+    readonly name: string;
+    readonly arity: number;
+    readonly categories: readonly string[];
+    /** Flagged no_auth (AUTH, HELLO, QUIT, RESET): the server lets every connection run it, whatever its ACL. */
+    readonly noAuth: boolean;
+}
+
+/** Every command and subcommand the server has (COMMAND), as leaves: a container command stands for its subcommands. */
+export async function commandTable(client: Redis): Promise<CommandEntry[]> {
+    type Raw = [string, number, unknown, unknown, unknown, unknown, string[], unknown?, unknown?, Raw[]?];
+    const entries = (await client.call("COMMAND")) as Raw[];
+    const leaves: CommandEntry[] = [];
+    for (const entry of entries) {
+        const subcommands = entry[9] ?? [];
+        const list = subcommands.length > 0 ? subcommands : [entry];
+        for (const leaf of list) {
+            leaves.push({
+                name: String(leaf[0]).toLowerCase(),
+                arity: Number(leaf[1]),
+                categories: leaf[6].map(String),
+                noAuth: (leaf[2] as string[]).map(String).includes("no_auth"),
+            });
+        }
+    }
+    return leaves;
+}
+
+/** The words of a harmless invocation with enough arguments for the arity check (ACL DRYRUN checks arity first). */
+function invocation(entry: CommandEntry): string[] {
+    const words = entry.name.split("|");
+    while (words.length < Math.abs(entry.arity)) {
+        words.push("x");
+    }
+    return words;
+}
+
+/**
+ * What ACL DRYRUN says of `user` running each command: granted (OK, or refused only for the key or channel it
+ * names), refused (no permission to run the command), or something else (an argument check), by name.
+ */
+async function dryrunEach(admin: Redis, user: string, table: readonly CommandEntry[]) {
+    const granted: string[] = [];
+    const unclear: string[] = [];
+    const replies = await Promise.all(
+        table.map((entry) =>
+            admin.call("ACL", "DRYRUN", user, ...invocation(entry)).then(
+                (reply) => String(reply),
+                (error: Error) => error.message,
+            ),
+        ),
+    );
+    table.forEach((entry, index) => {
+        const reply = replies[index];
+        if (reply === "OK" || /no permissions to access/.test(reply)) {
+            granted.push(entry.name);
+        } else if (!/no permissions to run/.test(reply)) {
+            unclear.push(`${entry.name}: ${reply}`);
+        }
+    });
+    return { granted, unclear };
+}
+
+/** The commands a `-@all ...` profile grants by name or by category, in the table's names. */
+export function grantedBy(rules: readonly string[], table: readonly CommandEntry[]): Set<string> {
+    const names = new Set<string>();
+    for (const rule of rules.filter((candidate) => candidate.startsWith("+"))) {
+        const what = rule.slice(1).toLowerCase();
+        if (what.startsWith("@")) {
+            table.filter((entry) => entry.categories.includes(what)).forEach((entry) => names.add(entry.name));
+        } else {
+            // A container command granted whole ("+client") grants every subcommand.
+            table
+                .filter((entry) => entry.name === what || entry.name.startsWith(`${what}|`))
+                .forEach((entry) => names.add(entry.name));
+        }
+    }
+    return names;
+}
+
+/**
+ * Least privilege judged on the server's own command table: each restricted user's (a profile that starts from
+ * `-@all`) commands as ACL DRYRUN grants them, beyond what its profile grants by name or category; and on a Redis node,
+ * the `@admin` or `@dangerous` commands the application user may run.
+ */
+export async function leastPrivilege(
+    admin: Redis,
+    kind: Target,
+    profiles: Readonly<Record<string, AclProfile>>,
+    appUserName: string,
+): Promise<{ beyondProfile: string[]; appPrivileged: string[]; unclear: string[]; tableSize: number; summary: string }> {
+    const table = await commandTable(admin);
+    const beyondProfile: string[] = [];
+    const unclear: string[] = [];
+    const counts: string[] = [];
+    for (const [user, profile] of Object.entries(profiles)) {
+        if (user === "default" || !profile.rules.includes("-@all")) {
+            continue;
+        }
+        const result = await dryrunEach(admin, user, table);
+        const allowed = grantedBy(profile.rules, table);
+        table.filter((entry) => entry.noAuth).forEach((entry) => allowed.add(entry.name));
+        beyondProfile.push(...result.granted.filter((name) => !allowed.has(name)).map((name) => `${user}: ${name}`));
+        unclear.push(...result.unclear.map((line) => `${user}: ${line}`));
+        counts.push(`${kind} ${user}: ${result.granted.length} of ${table.length}`);
+    }
+    let appPrivileged: string[] = [];
+    if (kind === "redis") {
+        const { granted } = await dryrunEach(admin, appUserName, table);
+        const privileged = new Set(
+            table
+                .filter((entry) => entry.categories.some((c) => c === "@admin" || c === "@dangerous"))
+                .map((entry) => entry.name),
+        );
+        appPrivileged = granted.filter((name) => privileged.has(name)).sort();
+        counts.push(
+            `${kind} ${appUserName}: ${granted.length} of ${table.length}, admin or dangerous: ${appPrivileged.join(" ") || "none"}`,
+        );
+    }
+    return { beyondProfile, appPrivileged, unclear, tableSize: table.length, summary: counts.join("; ") };
+}
