@@ -67,7 +67,8 @@ gate() {
         return
     fi
     local line status=0
-    line=$(ts-node --transpile-only tools/gate.ts --stack dev --wait "${DEPLOY_GATE_WAIT_SECONDS:-60}") || status=$?
+    line=$(ts-node --transpile-only tools/gate.ts --stack dev --stack-file Pulumi.dev.yaml \
+        --wait "${DEPLOY_GATE_WAIT_SECONDS:-60}") || status=$?
     if ((status == 1)); then
         echo "deploy: ${line#gate: }; fix it (npm run status shows each problem), or run npm run deploy -- --force" >&2
         exit 1

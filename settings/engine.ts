@@ -88,3 +88,44 @@ export function engineOf(image: Pick<ImageSettings, "redisSource" | "redisStackV
             throw new Error(`\`redisSource\` must be one of ${redisSources.join(", ")}, got ${show(image.redisSource)}`);
     }
 }
+
+/**
+ * The RDB format each engine line writes, in its snapshots and at the start of its AOF; a server reads its own format
+ * and older ones only. Valkey 8 kept the format of Redis 7.2, from which it forked.
+ */
+const rdbFormats: Readonly<Record<string, number>> = {
+    "redis 7.0": 10,
+    "redis 7.2": 11,
+    "redis 7.4": 12,
+    "redis 8.0": 12,
+    "valkey 8.0": 11,
+    "valkey 8.1": 11,
+};
+
+/** The RDB format of "redis 8.0.2" or of an engine; undefined for a line the program does not know. */
+export function rdbFormatOf(engine: string): number | undefined {
+    const [name, version = ""] = engine.split(" ");
+    return rdbFormats[`${name} ${version.split(".").slice(0, 2).join(".")}`];
+}
+
+/**
+ * Why the image's engine `target` cannot take over from nodes that run `running` (as `npm run status` shows them:
+ * "redis 8.0.2", "valkey 8.1.1"), or undefined when it can: the first replaced node would find a dataset of a newer
+ * format on its volume and refuse to start, and the update would stop there with that node down.
+ */
+export function switchRefusal(running: readonly string[], target: Engine): string | undefined {
+    const readsUpTo = rdbFormatOf(`${target.name} ${target.line}`);
+    if (readsUpTo === undefined) {
+        return undefined;
+    }
+    const newer = running.filter((engine) => (rdbFormatOf(engine) ?? 0) > readsUpTo);
+    if (newer.length === 0) {
+        return undefined;
+    }
+    const formats = [...new Set(newer.map((engine) => `${engine} (RDB format ${rdbFormatOf(engine)})`))].join(", ");
+    return (
+        `refusing to switch engine: the nodes run ${formats}, and the new image's ${target.name} ${target.line} reads ` +
+        `RDB formats up to ${readsUpTo}, so the first node replaced could not load its data. Keep \`redisSource\` and ` +
+        "`baseImage` as they are, or move the data to a new cluster (README: Choosing the engine)"
+    );
+}

@@ -4,6 +4,10 @@
  * reports, least privilege derived from the engine's own command table, the seed's failover drill, the planned-stop
  * handover, and the guard against a master that comes back with an empty volume.
  */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import Docker from "dockerode";
 import Redis from "ioredis";
 import { Principal, redisAclProfiles, sentinelAclProfilesFor } from "../../acl";
@@ -62,6 +66,44 @@ describeWithEngine("the other engines on a real Docker engine, with TLS", () => 
             ]);
             expect(stdout).toContain(`ENGINE_SERVER=${expected}-server`);
         });
+
+        test("npm run deploy's gate refuses, before anything is replaced, to move these nodes to Debian bookworm's Redis 7.0, which cannot read their data", async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
+            try {
+                const clusterFile = path.join(dir, "cluster.json");
+                fs.writeFileSync(clusterFile, JSON.stringify(description), { mode: 0o600 });
+                const stackFile = path.join(dir, "Pulumi.switch.yaml");
+                fs.writeFileSync(
+                    stackFile,
+                    "config:\n  redis-sentinel:redisSource: debian\n  redis-sentinel:baseImage: debian:bookworm\n  redis-sentinel:modules: []\n",
+                );
+                const result = await new Promise<{ code: number; stdout: string }>((resolve) =>
+                    execFile(
+                        "npx",
+                        [
+                            "ts-node",
+                            "--transpile-only",
+                            "tools/gate.ts",
+                            "--from",
+                            clusterFile,
+                            "--stack-file",
+                            stackFile,
+                            "--wait",
+                            "30",
+                        ],
+                        { cwd: path.join(__dirname, "..", ".."), timeout: 90_000 },
+                        (error, stdout) => resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout }),
+                    ),
+                );
+                console.log(`e2e ${engine} gate: ${result.stdout.trim()}`);
+                expect(result.code).toBe(1);
+                expect(result.stdout.trim()).toMatch(
+                    /^gate: refusing to switch engine: the nodes run (redis 8\.0\.\d+ \(RDB format 12\)|valkey 8\.1\.\d+ \(RDB format 11\)), and the new image's redis 7\.0 reads RDB formats up to 10/,
+                );
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        }, 120_000);
 
         test("least privilege on the engine's own command table: no restricted user may run a command its profile does not grant, and the application user no admin or dangerous one", async () => {
             const line = engineOf({ ...e2eStackConfig, ...config } as never).line;

@@ -1,5 +1,5 @@
 import { builtinUsers } from "../../acl";
-import { engineOf } from "../../settings/engine";
+import { engineOf, switchRefusal } from "../../settings/engine";
 import {
     ImageSettings,
     loadPasswordOverrides,
@@ -341,5 +341,48 @@ describe("loadSettings and loadPasswordOverrides", () => {
         expect(() => loadPasswordOverrides(overridingReader({ replicationPassword: "short" }))).toThrow(
             "`replicationPassword` is too short",
         );
+    });
+});
+
+describe("switching engine on a running cluster", () => {
+    const target = (change: Partial<ImageSettings>) => engineOf(image({ modules: [], ...change }));
+
+    it.each<[string, string[], Partial<ImageSettings>]>([
+        ["Redis 7.0 to Valkey 8.1", ["redis 7.0.15"], { redisSource: "valkey", baseImage: "debian:trixie" }],
+        ["Redis 7.0 to Redis 8.0", ["redis 7.0.15"], { redisSource: "debian", baseImage: "debian:trixie" }],
+        ["Redis 7.0 to redis-stack 7.4", ["redis 7.0.15", "redis 7.0.15"], {}],
+        ["Valkey 8.1 to Redis 8.0", ["valkey 8.1.1"], { redisSource: "debian", baseImage: "debian:trixie" }],
+        ["Redis 8.0 to redis-stack 7.4 (the same format)", ["redis 8.0.2"], {}],
+        [
+            "a rollout half done (Redis 7.0 and Valkey 8.1) to Valkey 8.1",
+            ["redis 7.0.15", "valkey 8.1.1"],
+            { redisSource: "valkey", baseImage: "debian:trixie" },
+        ],
+        ["an engine line the program does not know", ["keydb 6.3.4"], { redisSource: "debian", baseImage: "debian:bookworm" }],
+    ])("lets %s go ahead", (_, running, change) => {
+        expect(switchRefusal(running, target(change))).toBeUndefined();
+    });
+
+    it.each<[string, string[], Partial<ImageSettings>, string]>([
+        [
+            "Redis 8.0 to Valkey 8.1",
+            ["redis 8.0.2", "redis 8.0.2"],
+            { redisSource: "valkey", baseImage: "debian:trixie" },
+            "refusing to switch engine: the nodes run redis 8.0.2 (RDB format 12), and the new image's valkey 8.1 reads RDB formats up to 11",
+        ],
+        [
+            "Valkey 8.1 to Redis 7.0",
+            ["valkey 8.1.1"],
+            { redisSource: "debian", baseImage: "debian:bookworm" },
+            "the nodes run valkey 8.1.1 (RDB format 11), and the new image's redis 7.0 reads RDB formats up to 10",
+        ],
+        [
+            "redis-stack 7.4 to Redis 7.0",
+            ["redis 7.4.6"],
+            { redisSource: "debian", baseImage: "debian:bookworm" },
+            "the nodes run redis 7.4.6 (RDB format 12)",
+        ],
+    ])("refuses %s, naming the engines and their formats", (_, running, change, message) => {
+        expect(switchRefusal(running, target(change))).toContain(message);
     });
 });

@@ -5,6 +5,7 @@
  * cluster must therefore be healthy: every node answering, the replicas linked, the Sentinels agreeing and none in
  * TILT (the assessment `npm run status` makes).
  */
+import { Engine, switchRefusal } from "../../settings/engine";
 import { assessCluster, ClusterAssessment } from "./assess";
 import { ClusterDescription } from "./cluster";
 import { observeCluster } from "./observe";
@@ -41,11 +42,23 @@ export async function assessUntilHealthy(description: ClusterDescription, waitMs
     }
 }
 
-/** The gate: assessUntilHealthy, said in one line. */
-export async function healthGate(description: ClusterDescription, waitMs: number): Promise<GateVerdict> {
+/**
+ * The gate: assessUntilHealthy, said in one line; and, given the engine of the image the update deploys (`target`),
+ * a refusal when that engine cannot read the data of the engine the nodes run now (settings/engine.ts, switchRefusal).
+ */
+export async function healthGate(description: ClusterDescription, waitMs: number, target?: Engine): Promise<GateVerdict> {
     const started = Date.now();
     const assessment = await assessUntilHealthy(description, waitMs);
     const waitedMs = Date.now() - started;
+    const refusal =
+        target &&
+        switchRefusal(
+            assessment.nodes.map((row) => row.version).filter((version) => version !== "?"),
+            target,
+        );
+    if (refusal) {
+        return { healthy: false, line: refusal, waitedMs };
+    }
     if (assessment.healthy) {
         return { healthy: true, line: `the cluster is healthy (master ${assessment.master})`, waitedMs };
     }
