@@ -205,15 +205,29 @@ describe.each([
         expect(missing).toEqual([]);
     }, 20000);
 
-    test("the thawed old master refuses writes while it is isolated (min-replicas-to-write)", async () => {
+    test("the thawed old master refuses writes while it is isolated (min-replicas-to-write), within the documented bound", async () => {
         cluster.thaw(oldMaster.name);
         thawedAt = Date.now();
         timings.frozenFor = thawedAt - freezeAt;
         const client = cluster.connect(oldMaster.name, cluster.appUser);
-        const role = ((await client.call("ROLE")) as unknown[])[0];
-        const reply = await client.set("isolated:write", "lost?").catch((error: Error) => error.message);
-        client.disconnect();
-        expect({ role, reply }).toEqual({ role: "master", reply: expect.stringMatching(/^NOREPLICAS/) });
+        try {
+            const role = ((await client.call("ROLE")) as unknown[])[0];
+            // The master recounts its good replicas once a second (replicationCron), so for up to a second after the
+            // thaw it may still count the ones it had before the freeze: the README's bound (refused within 3 s of the
+            // replicas falling silent) is what holds, not an instant refusal.
+            const refused = await pollUntil(
+                "the thawed master to refuse a write",
+                async () => {
+                    const reply = await client.set("isolated:write", "lost?").catch((error: Error) => error.message);
+                    return /^NOREPLICAS/.test(reply) ? Date.now() - thawedAt : undefined;
+                },
+                { timeoutMs: 3000, intervalMs: 100 },
+            );
+            console.log(`failover: the thawed old master refused writes ${refused} ms after the thaw`);
+            expect(role).toBe("master");
+        } finally {
+            client.disconnect();
+        }
     }, 10000);
 
     test("the old master is converted to a replica of the new master and catches up", async () => {
