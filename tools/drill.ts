@@ -16,6 +16,7 @@ import { ClusterDescription, loadDescription } from "./lib/cluster";
 import { DrillReport, Fault, requireHealthy, runFailoverDrill } from "./lib/failover";
 import { describeReport, engineAt, freezeHost, hostOf, HostFaultReport, runHostFault } from "./lib/hostFault";
 import { secondsOption } from "./lib/poll";
+import { clusterOptions, runTool } from "./lib/run";
 import { formatTable } from "./lib/table";
 
 /** Pauses the container whose name is the node's name, as `docker pause` does: a crash, as the Sentinels see it. */
@@ -87,8 +88,7 @@ export async function hostDrill(description: ClusterDescription, name: string, t
 async function main(): Promise<number> {
     const { values } = parseArgs({
         options: {
-            from: { type: "string" },
-            stack: { type: "string" },
+            ...clusterOptions,
             timeout: { type: "string", default: "90" },
             json: { type: "boolean", default: false },
             stop: { type: "boolean", default: false },
@@ -112,12 +112,5 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
-        (error) => {
-            const text = (error as Error).message;
-            console.error(`drill: ${text}`);
-            process.exit(text.startsWith("refusing") ? 2 : 1);
-        },
-    );
+    runTool("drill", main, (message) => (message.startsWith("refusing") ? 2 : 1));
 }

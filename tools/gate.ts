@@ -11,13 +11,13 @@ import { loadSettings, stackFileReader } from "../settings";
 import { engineOf } from "../settings/engine";
 import { loadDescription } from "./lib/cluster";
 import { secondsOption } from "./lib/poll";
+import { clusterOptions, runTool } from "./lib/run";
 import { healthGate } from "./lib/gate";
 
 async function main(): Promise<number> {
     const { values } = parseArgs({
         options: {
-            from: { type: "string" },
-            stack: { type: "string" },
+            ...clusterOptions,
             wait: { type: "string", default: "60" },
             "stack-file": { type: "string" },
         },
@@ -30,10 +30,4 @@ async function main(): Promise<number> {
     return verdict.healthy ? 0 : 1;
 }
 
-main().then(
-    (code) => process.exit(code),
-    (error) => {
-        console.error(`gate: ${(error as Error).message}`);
-        process.exit(2);
-    },
-);
+runTool("gate", main);

@@ -9,14 +9,14 @@
 import { parseArgs } from "util";
 import { loadDescription } from "./lib/cluster";
 import { secondsOption } from "./lib/poll";
+import { clusterOptions, runTool } from "./lib/run";
 import { assessUntilHealthy } from "./lib/gate";
 import { formatAssessment } from "./lib/report";
 
 async function main(): Promise<number> {
     const { values } = parseArgs({
         options: {
-            from: { type: "string" },
-            stack: { type: "string" },
+            ...clusterOptions,
             wait: { type: "string", default: "0" },
             json: { type: "boolean", default: false },
         },
@@ -27,10 +27,4 @@ async function main(): Promise<number> {
     return assessment.healthy ? 0 : 1;
 }
 
-main().then(
-    (code) => process.exit(code),
-    (error) => {
-        console.error(`status: ${(error as Error).message}`);
-        process.exit(2);
-    },
-);
+runTool("status", main);
