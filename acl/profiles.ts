@@ -121,32 +121,48 @@ const metricsUser = (commands: readonly string[]): AclProfile => ({
 });
 
 /**
- * Module commands that administer or debug a module rather than read or write data, by the module's file name.
- * Before Redis 8 modules give their commands no ACL category, so `-@admin -@dangerous` does not reach them.
- * Names are those every build of the module that redis-stack ships registers (RediSearch 2.8/2.10 standalone,
- * RedisJSON 2.6/2.8): Redis refuses to start on an ACL rule that names an unknown command.
+ * Module commands that administer or debug a module rather than read or write data, by the module's path.
+ * Redis refuses to start on an ACL rule that names an unknown command, so each list holds only names that build of
+ * the module registers.
+ * - redis-stack (RediSearch 2.8/2.10 standalone, RedisJSON 2.6/2.8): its modules give their commands no ACL category,
+ *   so `-@admin -@dangerous` does not reach them.
+ * - Redis Open Source 8 (the modules bundled with the server): FT.CONFIG is in @admin, the rest in no admin category;
+ *   FT.DEBUG became the internal _FT.DEBUG, which no client connection can call. The names are those of `COMMAND` on a
+ *   Redis 8.4 package install (not run here: packages.redis.io is out of reach).
  */
+const stackLib = "/opt/redis-stack/lib";
+const redisLib = "/usr/lib/redis/modules";
+// FT.CONFIG SET changes server-wide limits; the _...IFX/_...IFNX commands are internal to Active-Active replication.
+const searchReplicaOf = [
+    "ft._createifnx",
+    "ft._alterifnx",
+    "ft._dropifx",
+    "ft._dropindexifx",
+    "ft._aliasaddifnx",
+    "ft._aliasdelifx",
+];
 export const moduleAdminCommands: Readonly<Record<string, readonly string[]>> = {
-    // FT.CONFIG SET changes server-wide limits; the _...IFX/_...IFNX commands are internal to Active-Active replication.
-    "redisearch.so": [
+    [`${stackLib}/redisearch.so`]: ["ft.config", "ft.debug", ...searchReplicaOf],
+    [`${stackLib}/rejson.so`]: ["json.debug"],
+    [`${stackLib}/redisbloom.so`]: [],
+    [`${stackLib}/redistimeseries.so`]: [],
+    // SEARCH.CLUSTER* and TIMESERIES.*CLUSTER* configure the modules' cluster coordination.
+    [`${redisLib}/redisearch.so`]: [
         "ft.config",
-        "ft.debug",
-        "ft._createifnx",
-        "ft._alterifnx",
-        "ft._dropifx",
-        "ft._dropindexifx",
-        "ft._aliasaddifnx",
-        "ft._aliasdelifx",
+        ...searchReplicaOf,
+        "search.clusterset",
+        "search.clusterrefresh",
+        "search.clusterinfo",
     ],
-    "rejson.so": ["json.debug"],
-    "redisbloom.so": [],
-    "redistimeseries.so": [],
+    [`${redisLib}/rejson.so`]: ["json.debug"],
+    [`${redisLib}/redisbloom.so`]: ["bf.debug", "cf.debug"],
+    [`${redisLib}/redistimeseries.so`]: ["timeseries.clusterset", "timeseries.refreshcluster"],
 };
 
 /** The rules that keep the application user from the admin commands of the loaded modules. */
 export function moduleAdminDenials(modules: readonly string[]): string[] {
     return modules.flatMap((module) => {
-        const commands = moduleAdminCommands[module.slice(module.lastIndexOf("/") + 1)];
+        const commands = moduleAdminCommands[module];
         if (commands === undefined) {
             throw new Error(`no ACL knowledge of module ${module}; add its admin commands to moduleAdminCommands`);
         }

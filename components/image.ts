@@ -12,6 +12,8 @@ export function imageBuildArgs(image: ImageSettings): Record<string, string> {
         BASE_IMAGE: image.baseImage,
         REDIS_SOURCE: image.redisSource,
         REDIS_STACK_VERSION: image.redisStackVersion,
+        // Only with the source that reads it, so that the other sources' images keep the build arguments they had.
+        ...(image.redisSource === "redis" && { REDIS_VERSION: image.redisVersion }),
     };
 }
 

@@ -4,6 +4,7 @@ set -euo pipefail
 
 readonly source="$1"
 readonly stack_version="$2"
+readonly redis_version="${3:-}"
 export DEBIAN_FRONTEND=noninteractive
 
 # install_from_debian ENGINE: the distribution's server, Sentinel and tools of ENGINE (redis or valkey), unless the
@@ -21,7 +22,9 @@ install_from_debian() {
     rm -f /etc/redis/redis.conf /etc/redis/sentinel.conf /etc/valkey/valkey.conf /etc/valkey/sentinel.conf
 }
 
-install_from_redis_stack() {
+# add_redis_repository: packages.redis.io for the base image's release (Ubuntu jammy or noble, Debian bookworm or
+# trixie), with the tools to fetch its key; remove_fetch_tools takes them out again.
+add_redis_repository() {
     apt-get update
     apt-get install -y --no-install-recommends ca-certificates curl gpg
     # shellcheck disable=SC1091
@@ -30,9 +33,32 @@ install_from_redis_stack() {
     echo "deb [signed-by=/usr/share/keyrings/redis-archive-keyring.gpg] https://packages.redis.io/deb ${VERSION_CODENAME} main" \
         >/etc/apt/sources.list.d/redis.list
     apt-get update
-    apt-get install -y --no-install-recommends "redis-stack-server=${stack_version}"
+}
+
+remove_fetch_tools() {
     apt-get purge -y --auto-remove curl gpg
     rm -rf /var/lib/apt/lists/*
+}
+
+install_from_redis_stack() {
+    add_redis_repository
+    apt-get install -y --no-install-recommends "redis-stack-server=${stack_version}"
+    remove_fetch_tools
+}
+
+# Redis Open Source: the server, Sentinel and tools of one release, all three pinned (redis/redis-debian's README);
+# on amd64 and arm64 the server package carries the modules under /usr/lib/redis/modules.
+install_from_redis_packages() {
+    if [[ ! "$redis_version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+        echo "install-redis: REDIS_VERSION '$redis_version' is not a release such as 8.10.2" >&2
+        exit 1
+    fi
+    add_redis_repository
+    local package="6:${redis_version}-1rl1~${VERSION_CODENAME}1"
+    apt-get install -y --no-install-recommends "redis-server=$package" "redis-sentinel=$package" "redis-tools=$package"
+    remove_fetch_tools
+    # The package's config file loads the modules; the rendered one, uploaded to /etc/redis, loads those chosen.
+    rm -f /etc/redis/redis.conf /etc/redis/sentinel.conf
 }
 
 # write_engine_env ENGINE: which engine the image holds and its binaries, for the entrypoint and the health check
@@ -55,11 +81,12 @@ create_user() {
 }
 
 case "$source" in
+    redis) install_from_redis_packages && write_engine_env redis ;;
     debian) install_from_debian redis && write_engine_env redis ;;
     valkey) install_from_debian valkey && write_engine_env valkey ;;
     redis-stack) install_from_redis_stack && PATH="/opt/redis-stack/bin:$PATH" write_engine_env redis ;;
     *)
-        echo "install-redis: unknown REDIS_SOURCE '$source' (expected redis-stack, debian or valkey)" >&2
+        echo "install-redis: unknown REDIS_SOURCE '$source' (expected redis, redis-stack, debian or valkey)" >&2
         exit 1
         ;;
 esac

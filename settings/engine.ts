@@ -7,7 +7,7 @@ import { ImageSettings, RedisSource } from "./types";
 
 export type EngineName = "redis" | "valkey";
 /** The version lines the program knows the commands of (ACL rules, module admin commands). */
-export type EngineLine = "7.0" | "7.2" | "7.4" | "8.0" | "8.1";
+export type EngineLine = "7.0" | "7.2" | "7.4" | "8.0" | "8.1" | "8.2" | "8.4" | "8.6" | "8.8" | "8.10";
 
 export interface Engine {
     readonly name: EngineName;
@@ -26,6 +26,20 @@ export type DebianRelease = keyof typeof debianReleases;
 /** The redis-stack-server lines the program knows. */
 export const supportedStackLines = ["7.2", "7.4"] as const;
 
+/**
+ * The Redis Open Source lines whose packages (packages.redis.io, built from redis/redis-debian) the program knows.
+ * Redis makes only even minors generally available; the odd ones are pre-releases.
+ */
+export const supportedRedisLines = ["8.2", "8.4", "8.6", "8.8", "8.10"] as const;
+
+/** redis-debian installs the bundled modules here on amd64 and arm64 (debian/redis-server.install). */
+const redisModules = [
+    "/usr/lib/redis/modules/redisearch.so",
+    "/usr/lib/redis/modules/rejson.so",
+    "/usr/lib/redis/modules/redisbloom.so",
+    "/usr/lib/redis/modules/redistimeseries.so",
+];
+
 const stackModules = [
     "/opt/redis-stack/lib/redisearch.so",
     "/opt/redis-stack/lib/rejson.so",
@@ -33,7 +47,7 @@ const stackModules = [
     "/opt/redis-stack/lib/redistimeseries.so",
 ];
 
-export const redisSources: readonly RedisSource[] = ["redis-stack", "debian", "valkey"];
+export const redisSources: readonly RedisSource[] = ["redis", "redis-stack", "debian", "valkey"];
 
 const show = (value: unknown) => JSON.stringify(value);
 
@@ -53,8 +67,17 @@ export function debianReleaseOf(baseImage: string): DebianRelease | undefined {
  * come from the base image's release (so the base must name one that ships the engine), redis-stack's from its own
  * version.
  */
-export function engineOf(image: Pick<ImageSettings, "redisSource" | "redisStackVersion" | "baseImage">): Engine {
+export function engineOf(image: Pick<ImageSettings, "redisSource" | "redisVersion" | "redisStackVersion" | "baseImage">): Engine {
     switch (image.redisSource) {
+        case "redis": {
+            const line = image.redisVersion.split(".").slice(0, 2).join(".");
+            if (!/^\d+\.\d+\.\d+$/.test(image.redisVersion) || !(supportedRedisLines as readonly string[]).includes(line)) {
+                throw new Error(
+                    `\`redisVersion\` ${show(image.redisVersion)} is not a release of a supported Redis Open Source line (${supportedRedisLines.map((known) => `${known}.N`).join(", ")})`,
+                );
+            }
+            return { name: "redis", line: line as EngineLine, modules: redisModules };
+        }
         case "redis-stack": {
             const line = image.redisStackVersion.split(".").slice(0, 2).join(".");
             if (!(supportedStackLines as readonly string[]).includes(line)) {
@@ -91,13 +114,19 @@ export function engineOf(image: Pick<ImageSettings, "redisSource" | "redisStackV
 
 /**
  * The RDB format each engine line writes, in its snapshots and at the start of its AOF; a server reads its own format
- * and older ones only. Valkey 8 kept the format of Redis 7.2, from which it forked.
+ * and older ones only. Valkey 8 kept the format of Redis 7.2, from which it forked. From 8.6 on, each Redis minor
+ * raises it (`src/rdb.h`: 8.6 13, 8.8 14, 8.10 15), so a cluster on one of them cannot go back to an older line.
  */
 const rdbFormats: Readonly<Record<string, number>> = {
     "redis 7.0": 10,
     "redis 7.2": 11,
     "redis 7.4": 12,
     "redis 8.0": 12,
+    "redis 8.2": 12,
+    "redis 8.4": 12,
+    "redis 8.6": 13,
+    "redis 8.8": 14,
+    "redis 8.10": 15,
     "valkey 8.0": 11,
     "valkey 8.1": 11,
 };

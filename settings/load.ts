@@ -59,6 +59,7 @@ export function loadSettings(read: ConfigReader): Settings {
         ...(text("prebuiltImage").trim() !== "" && { prebuilt: text("prebuiltImage").trim() }),
         baseImage: text("baseImage"),
         redisSource: text("redisSource") as RedisSource,
+        redisVersion: text("redisVersion"),
         redisStackVersion: text("redisStackVersion"),
         modules: list("modules"),
     };

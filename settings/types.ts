@@ -45,8 +45,11 @@ export interface Topology {
     readonly minReplicasMaxLag: number;
 }
 
-/** Where the server comes from: redis-stack-server, or the base image's Debian packages of Redis or of Valkey. */
-export type RedisSource = "redis-stack" | "debian" | "valkey";
+/**
+ * Where the server comes from: Redis Open Source (packages.redis.io, modules bundled), redis-stack-server, or the base
+ * image's Debian packages of Redis or of Valkey.
+ */
+export type RedisSource = "redis" | "redis-stack" | "debian" | "valkey";
 
 /** How the one image that every container runs is built. */
 export interface ImageSettings {
@@ -55,6 +58,8 @@ export interface ImageSettings {
     readonly prebuilt?: string;
     readonly baseImage: string;
     readonly redisSource: RedisSource;
+    /** The Redis Open Source release (8.10.2) when `redisSource` is "redis". */
+    readonly redisVersion: string;
     readonly redisStackVersion: string;
     /** Module paths inside the image, loaded by every Redis node. */
     readonly modules: readonly string[];

@@ -140,7 +140,7 @@ function checkImageNames(nameKey: string, name: string, baseKey: string, base: s
 
 /** Checks the image build settings and that every module is shipped by the chosen Redis source. */
 export function validateImage(image: ImageSettings): void {
-    checkImageNames("imageName", image.imageName, "baseImage", image.baseImage, "redis-ubuntu:7.4.0");
+    checkImageNames("imageName", image.imageName, "baseImage", image.baseImage, "redis-ubuntu:8.10");
     const reference =
         /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
     if (image.prebuilt !== undefined && !reference.test(image.prebuilt)) {

@@ -191,7 +191,7 @@ describe("the program on three hosts", () => {
         for (const [node, host] of Object.entries({ redis1: "dc1", redis2: "dc2", redis3: "dc3", sentinel2: "dc2" })) {
             expect(providerOf(container, node)).toBe(`docker-${host}`);
             expect(providerOf("docker:index/volume:Volume", `${node}-data`)).toBe(`docker-${host}`);
-            expect(run.one(container, node).inputs.image).toBe(`sha256:mock-redis-ubuntu:7.4.0`);
+            expect(run.one(container, node).inputs.image).toBe(`sha256:mock-redis-ubuntu:8.10`);
             expect(run.one(container, node).dependencies).toContain(
                 run.one("docker:index/image:Image", `redis-image-${host}`).urn,
             );

@@ -69,14 +69,19 @@ describe("the program with default settings", () => {
 
     it("builds one local image with the Dockerfile's build args, never pushed", () => {
         expect(run.one("docker:index/image:Image", "redis-image").inputs).toEqual({
-            imageName: "redis-ubuntu:7.4.0",
+            imageName: "redis-ubuntu:8.10",
             skipPush: true,
             // `pulumi preview` in CI needs no Docker engine.
             buildOnPreview: false,
             build: {
                 context: "./image",
                 dockerfile: "./image/Dockerfile",
-                args: { BASE_IMAGE: "ubuntu:22.04", REDIS_SOURCE: "redis-stack", REDIS_STACK_VERSION: "7.4.0-v8" },
+                args: {
+                    BASE_IMAGE: "ubuntu:22.04",
+                    REDIS_SOURCE: "redis",
+                    REDIS_STACK_VERSION: "7.4.0-v8",
+                    REDIS_VERSION: "8.10.2",
+                },
             },
         });
     });
@@ -92,7 +97,7 @@ describe("the program with default settings", () => {
         const { inputs } = run.one(container, name);
         expect(inputs).toMatchObject({
             name,
-            image: mockImageId("redis-ubuntu:7.4.0"),
+            image: mockImageId("redis-ubuntu:8.10"),
             command: [command],
             networksAdvanced: [{ name: "redisnet", ipv4Address: ip }],
             volumes: [{ volumeName: `${name}-data`, containerPath: "/data" }],

@@ -18,9 +18,11 @@ const file = (files: { path: string; content: string }[], path: string) => {
     }
     return found.content;
 };
-const searchDenials =
-    "-ft.config -ft.debug -ft._createifnx -ft._alterifnx -ft._dropifx -ft._dropindexifx -ft._aliasaddifnx -ft._aliasdelifx";
-/** The default modules are RediSearch and RedisJSON. */
+const searchReplicaOf = "-ft._createifnx -ft._alterifnx -ft._dropifx -ft._dropindexifx -ft._aliasaddifnx -ft._aliasdelifx";
+const stackSearchDenials = `-ft.config -ft.debug ${searchReplicaOf}`;
+/** Redis 8's query engine has no FT.DEBUG (it is the internal _FT.DEBUG) but has cluster commands. */
+const searchDenials = `-ft.config ${searchReplicaOf} -search.clusterset -search.clusterrefresh -search.clusterinfo`;
+/** The default modules are Redis Open Source's query engine and JSON. */
 const moduleDenials = `${searchDenials} -json.debug`;
 const lines = (content: string) => content.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
 
@@ -39,15 +41,24 @@ describe("the Redis ACL file", () => {
 
     it.each([
         ["no module", "[]", ""],
-        ["RediSearch", '["/opt/redis-stack/lib/redisearch.so"]', ` ${searchDenials}`],
-        ["RedisJSON", '["/opt/redis-stack/lib/rejson.so"]', " -json.debug"],
+        ["the query engine", '["/usr/lib/redis/modules/redisearch.so"]', ` ${searchDenials}`],
+        ["JSON", '["/usr/lib/redis/modules/rejson.so"]', " -json.debug"],
         [
-            "RedisBloom and RedisTimeSeries",
+            "the probabilistic types and time series",
+            '["/usr/lib/redis/modules/redisbloom.so","/usr/lib/redis/modules/redistimeseries.so"]',
+            " -bf.debug -cf.debug -timeseries.clusterset -timeseries.refreshcluster",
+        ],
+        ["redis-stack's RediSearch", '["/opt/redis-stack/lib/redisearch.so"]', ` ${stackSearchDenials}`],
+        ["redis-stack's RedisJSON", '["/opt/redis-stack/lib/rejson.so"]', " -json.debug"],
+        [
+            "redis-stack's RedisBloom and RedisTimeSeries",
             '["/opt/redis-stack/lib/redisbloom.so","/opt/redis-stack/lib/redistimeseries.so"]',
             "",
         ],
     ])("keeps the application user from the admin commands of %s", (_, modules, denials) => {
-        const custom = loadSettings(overridingReader({ modules }));
+        const custom = loadSettings(
+            overridingReader({ modules, ...(modules.includes("/opt/redis-stack/") && { redisSource: "redis-stack" }) }),
+        );
         expect(lines(file(renderRedisNode(custom, redis1, passwords), "/etc/redis/users.acl"))).toContain(
             `user app on ${hash("app")} ~* &app:* +@all -@admin -@dangerous +info +role${denials}`,
         );
@@ -88,8 +99,8 @@ describe("redis.conf", () => {
             "appendfsync everysec",
             "min-replicas-to-write 1",
             "min-replicas-max-lag 1",
-            "loadmodule /opt/redis-stack/lib/redisearch.so",
-            "loadmodule /opt/redis-stack/lib/rejson.so",
+            "loadmodule /usr/lib/redis/modules/redisearch.so",
+            "loadmodule /usr/lib/redis/modules/rejson.so",
         ]);
     });
 

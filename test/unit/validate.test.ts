@@ -153,18 +153,34 @@ describe("validateImage", () => {
         [
             "a module on Valkey",
             { redisSource: "valkey", baseImage: "debian:trixie" },
-            '`modules` entry "/opt/redis-stack/lib/redisearch.so" is not a module that valkey ships; known: none',
+            '`modules` entry "/usr/lib/redis/modules/redisearch.so" is not a module that valkey ships; known: none',
         ],
         [
             "a module listed twice",
-            { modules: ["/opt/redis-stack/lib/rejson.so", "/opt/redis-stack/lib/rejson.so"] },
+            { modules: ["/usr/lib/redis/modules/rejson.so", "/usr/lib/redis/modules/rejson.so"] },
             "is listed twice",
         ],
         [
             "an unknown source",
             { redisSource: "brew" as never },
-            '`redisSource` must be one of redis-stack, debian, valkey, got "brew"',
+            '`redisSource` must be one of redis, redis-stack, debian, valkey, got "brew"',
         ],
+        [
+            "a redis-stack module on Redis Open Source",
+            { modules: ["/opt/redis-stack/lib/rejson.so"] },
+            '`modules` entry "/opt/redis-stack/lib/rejson.so" is not a module that redis ships; known: one of /usr/lib/redis/modules/redisearch.so,',
+        ],
+        [
+            "a Redis Open Source line the program does not know",
+            { redisVersion: "7.4.6" },
+            '`redisVersion` "7.4.6" is not a release of a supported Redis Open Source line (8.2.N, 8.4.N, 8.6.N, 8.8.N, 8.10.N)',
+        ],
+        [
+            "a pre-release",
+            { redisVersion: "8.9.240" },
+            '`redisVersion` "8.9.240" is not a release of a supported Redis Open Source line',
+        ],
+        ["a version that is not a release", { redisVersion: "8.10" }, '`redisVersion` "8.10" is not a release'],
         [
             "an image name with capitals",
             { imageName: "Redis:latest" },
@@ -178,7 +194,7 @@ describe("validateImage", () => {
         ],
         [
             "a redis-stack line whose commands the program does not know",
-            { redisStackVersion: "6.2.6-v19" },
+            { redisSource: "redis-stack", modules: [], redisStackVersion: "6.2.6-v19" },
             '`redisStackVersion` "6.2.6-v19" is not a build of a supported line (7.2.0-vN, 7.4.0-vN)',
         ],
     ])("rejects %s", (_, change, message) => {
@@ -192,8 +208,10 @@ describe("validateImage", () => {
     });
 
     it.each<[Partial<ImageSettings>, string, string]>([
-        [{}, "redis", "7.4"],
-        [{ redisStackVersion: "7.2.0-v13" }, "redis", "7.2"],
+        [{}, "redis", "8.10"],
+        [{ redisVersion: "8.2.9" }, "redis", "8.2"],
+        [{ redisSource: "redis-stack" }, "redis", "7.4"],
+        [{ redisSource: "redis-stack", redisStackVersion: "7.2.0-v13" }, "redis", "7.2"],
         [{ redisSource: "debian", baseImage: "debian:bookworm" }, "redis", "7.0"],
         [{ redisSource: "debian", baseImage: "redis-sentinel-docker-base:trixie-1" }, "redis", "8.0"],
         [{ redisSource: "valkey", baseImage: "registry.example.com/debian:trixie-slim" }, "valkey", "8.1"],
@@ -292,7 +310,7 @@ describe("loadSettings and loadPasswordOverrides", () => {
         [{ subnet: "192.168.55.0" }, '`subnet` "192.168.55.0" is not an IPv4 CIDR'],
         [
             { redisSource: "debian", baseImage: "debian:bookworm" },
-            '`modules` entry "/opt/redis-stack/lib/redisearch.so" is not a module that debian ships',
+            '`modules` entry "/usr/lib/redis/modules/redisearch.so" is not a module that debian ships',
         ],
     ])("rejects %p", (values, message) => {
         expect(() => load(values)).toThrow(message);
@@ -350,9 +368,13 @@ describe("switching engine on a running cluster", () => {
     it.each<[string, string[], Partial<ImageSettings>]>([
         ["Redis 7.0 to Valkey 8.1", ["redis 7.0.15"], { redisSource: "valkey", baseImage: "debian:trixie" }],
         ["Redis 7.0 to Redis 8.0", ["redis 7.0.15"], { redisSource: "debian", baseImage: "debian:trixie" }],
-        ["Redis 7.0 to redis-stack 7.4", ["redis 7.0.15", "redis 7.0.15"], {}],
+        ["Redis 7.0 to redis-stack 7.4", ["redis 7.0.15", "redis 7.0.15"], { redisSource: "redis-stack" }],
+        ["redis-stack 7.4 to Redis Open Source 8.10 (the new default)", ["redis 7.4.6"], {}],
+        ["Valkey 8.1 to Redis Open Source 8.10", ["valkey 8.1.1"], {}],
+        ["Redis 8.8 to 8.10", ["redis 8.8.2"], {}],
         ["Valkey 8.1 to Redis 8.0", ["valkey 8.1.1"], { redisSource: "debian", baseImage: "debian:trixie" }],
-        ["Redis 8.0 to redis-stack 7.4 (the same format)", ["redis 8.0.2"], {}],
+        ["Redis 8.0 to redis-stack 7.4 (the same format)", ["redis 8.0.2"], { redisSource: "redis-stack" }],
+        ["Redis 8.4 to Redis 8.2 (the same format)", ["redis 8.4.6"], { redisVersion: "8.2.9" }],
         [
             "a rollout half done (Redis 7.0 and Valkey 8.1) to Valkey 8.1",
             ["redis 7.0.15", "valkey 8.1.1"],
@@ -381,6 +403,18 @@ describe("switching engine on a running cluster", () => {
             ["redis 7.4.6"],
             { redisSource: "debian", baseImage: "debian:bookworm" },
             "the nodes run redis 7.4.6 (RDB format 12)",
+        ],
+        [
+            "Redis 8.10 back to 8.8",
+            ["redis 8.10.2"],
+            { redisVersion: "8.8.2" },
+            "the nodes run redis 8.10.2 (RDB format 15), and the new image's redis 8.8 reads RDB formats up to 14",
+        ],
+        [
+            "Redis 8.10 to Valkey 8.1",
+            ["redis 8.10.2"],
+            { redisSource: "valkey", baseImage: "debian:trixie" },
+            "the nodes run redis 8.10.2 (RDB format 15)",
         ],
     ])("refuses %s, naming the engines and their formats", (_, running, change, message) => {
         expect(switchRefusal(running, target(change))).toContain(message);
