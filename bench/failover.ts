@@ -4,16 +4,24 @@
  * Measures, on real redis-server/redis-sentinel processes (the integration suite's harness), the client-visible write
  * outage and the rejoin time of a failover for this program's Sentinel defaults, the seed's effective settings
  * (Redis's own defaults), the Bitnami chart's defaults, a larger topology, and this program's defaults with TLS on every
- * link (tlsEnabled), so that TLS's cost stands beside plain text in the same run. Writes a markdown report and an SVG
- * chart to DIR (default bench/results). Takes several minutes: the slow configurations wait 30 s and 60 s per failover.
+ * link (tlsEnabled), so that TLS's cost stands beside plain text in the same run. Then the same drill on the program's
+ * cluster in containers on every tested engine (Debian's Redis 7.0 and 8.0, Valkey 8.1: test/docker/cluster.ts), the
+ * master frozen with `docker pause`, so that the engines stand side by side. Writes a markdown report and an SVG chart
+ * to DIR (default bench/results). Takes about 20 minutes: the slow configurations wait 30 s and 60 s per failover, and
+ * each engine's cluster is built and deployed first. Needs Docker and root, as the end-to-end tests do.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { engineConfig, startCluster, testEngines, TestEngine } from "../test/docker/cluster";
+import { removeLabelled } from "../test/docker/deployer";
 import { startLocalCluster } from "../test/harness/localCluster";
 import { loadSettings } from "../settings";
-import { DrillReport, runFailoverDrill, waitHealthy } from "../tools/lib/failover";
+import { dockerPause } from "../tools/drill";
+import { ClusterDescription } from "../tools/lib/cluster";
+import { DrillReport, Fault, runFailoverDrill, waitHealthy } from "../tools/lib/failover";
+import { assessUntilHealthy } from "../tools/lib/gate";
 import { benchOptions } from "./options";
 import { median, outageChart } from "./chart";
 
@@ -27,6 +35,8 @@ interface Configuration {
     readonly quorum: number;
     /** TLS on every link (tlsEnabled): the clients, replication and the Sentinels' links. */
     readonly tls?: boolean;
+    /** The program's cluster in containers on this tested engine, instead of local processes. */
+    readonly engine?: TestEngine;
 }
 
 /** The program's own defaults, read where the program reads them, so the benchmark follows any change. */
@@ -81,9 +91,47 @@ const configurations: readonly Configuration[] = [
         quorum: program.quorum,
         tls: true,
     },
+    // Every tested engine, in containers; the label gets the version the nodes report.
+    ...(Object.keys(testEngines) as TestEngine[]).map((engine) => ({
+        id: `engine-${engine}`,
+        label: `containers: ${engine}`,
+        downAfterMilliseconds: program.downAfterMilliseconds,
+        failoverTimeout: program.failoverTimeout,
+        redisNodes: 3,
+        sentinels: 3,
+        quorum: program.quorum,
+        engine,
+    })),
 ];
 
-async function measure(config: Configuration, reps: number): Promise<DrillReport[]> {
+/** A cluster to drill: its description, how to freeze a node, and how to take it down. */
+interface Drillable {
+    readonly description: ClusterDescription;
+    readonly freeze: Fault;
+    /** The server and version the nodes report, as `npm run status` shows it ("valkey 8.1.1"). */
+    readonly engine: string;
+    stop(): Promise<unknown>;
+}
+
+/** A fresh load of index.ts for each container cluster, after the mocks are set: not from the module cache. */
+const loadIndex = () => {
+    delete require.cache[require.resolve("../index")];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("../index");
+};
+
+async function startDrillable(config: Configuration): Promise<Drillable> {
+    if (config.engine !== undefined) {
+        const cluster = await startCluster(loadIndex, engineConfig(config.engine));
+        const description = cluster.outputs as unknown as ClusterDescription;
+        const assessment = await assessUntilHealthy(description, 60_000);
+        return {
+            description,
+            freeze: dockerPause(cluster.docker),
+            engine: assessment.nodes[0].version,
+            stop: () => removeLabelled(cluster.docker),
+        };
+    }
     const cluster = await startLocalCluster({
         redisNodes: config.redisNodes,
         sentinels: config.sentinels,
@@ -95,46 +143,63 @@ async function measure(config: Configuration, reps: number): Promise<DrillReport
         readyTimeoutMs: 60_000,
         tls: config.tls ? {} : undefined,
     });
+    return {
+        description: cluster.description(),
+        freeze: {
+            how: "SIGSTOP",
+            inflict: async (node) => cluster.freeze(node.name),
+            undo: async (node) => cluster.thaw(node.name),
+        },
+        engine: `redis ${execFileSync("redis-server", ["--version"], { encoding: "utf8" }).split(" ")[2].slice(2)}`,
+        stop: () => cluster.stop(),
+    };
+}
+
+interface Measured {
+    readonly engine: string;
+    readonly reports: DrillReport[];
+}
+
+async function measure(config: Configuration, reps: number): Promise<Measured> {
+    const cluster = await startDrillable(config);
     const reports: DrillReport[] = [];
     try {
-        const description = cluster.description();
         const timeoutMs = config.downAfterMilliseconds + 60_000;
         for (let rep = 1; rep <= reps; rep++) {
-            await waitHealthy(description, 60_000);
-            const report = await runFailoverDrill(
-                description,
-                {
-                    how: "SIGSTOP",
-                    inflict: async (node) => cluster.freeze(node.name),
-                    undo: async (node) => cluster.thaw(node.name),
-                },
-                { timeoutMs },
-            );
+            await waitHealthy(cluster.description, 60_000);
+            const report = await runFailoverDrill(cluster.description, cluster.freeze, { timeoutMs });
             console.log(
-                `${config.id} #${rep}: failover ${report.failoverMs} ms, write outage ${report.writeOutageMs} ms, rejoin ${report.recoveryMs} ms, lost ${report.writesLost}`,
+                `${config.id} (${cluster.engine}) #${rep}: failover ${report.failoverMs} ms, write outage ${report.writeOutageMs} ms, rejoin ${report.recoveryMs} ms, lost ${report.writesLost}`,
             );
             reports.push(report);
         }
     } finally {
         await cluster.stop();
     }
-    return reports;
+    return { engine: cluster.engine, reports };
 }
 
-function markdownReport(commandLine: string, reps: number, results: Map<Configuration, DrillReport[]>): string {
-    const baseline = median(results.get(configurations[0])!.map((r) => r.writeOutageMs));
+/** The row label: the configuration's, and for a container cluster the engine its nodes reported. */
+const labelOf = (config: Configuration, measured: Measured) =>
+    config.engine === undefined
+        ? config.label
+        : `${measured.engine} in containers (${config.downAfterMilliseconds} / ${config.failoverTimeout})`;
+
+function markdownReport(commandLine: string, reps: number, results: Map<Configuration, Measured>): string {
+    const baseline = median(results.get(configurations[0])!.reports.map((r) => r.writeOutageMs));
     const seconds = (ms: number) => (ms / 1000).toFixed(2);
-    const rows = [...results].map(([config, reports]) => {
+    const rows = [...results].map(([config, measured]) => {
+        const { reports } = measured;
         const outage = median(reports.map((r) => r.writeOutageMs));
-        return `| ${config.label} | ${config.redisNodes - 1} + ${config.sentinels} (q ${config.quorum}) | ${seconds(median(reports.map((r) => r.failoverMs)))} | ${seconds(outage)} | ${(outage / baseline).toFixed(1)}x | ${seconds(median(reports.map((r) => r.recoveryMs)))} | ${reports.reduce((sum, r) => sum + r.writesLost, 0)} |`;
+        return `| ${labelOf(config, measured)} | ${config.redisNodes - 1} + ${config.sentinels} (q ${config.quorum}) | ${seconds(median(reports.map((r) => r.failoverMs)))} | ${seconds(outage)} | ${(outage / baseline).toFixed(1)}x | ${seconds(median(reports.map((r) => r.recoveryMs)))} | ${reports.reduce((sum, r) => sum + r.writesLost, 0)} |`;
     });
-    const version = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
+    const local = results.get(configurations[0])!.engine;
     return [
         "# Failover benchmark",
         "",
         `Command: \`${commandLine}\``,
         "",
-        `Run on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${version.split(" ").slice(0, 3).join(" ")}; real processes on loopback, the master frozen with SIGSTOP (as \`docker pause\`), ${reps} repetitions per configuration, medians shown.`,
+        `Run on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores. The first rows: real ${local} processes on loopback, the master frozen with SIGSTOP (as \`docker pause\`). The rows "in containers": the program's cluster as the end-to-end tests deploy it (redisnet, the image built from image/, the rendered config), on each tested engine, the master's container frozen with \`docker pause\`. ${reps} repetitions per configuration, medians shown.`,
         "A writer (ioredis in Sentinel mode, the settings the README documents) confirms every write with `WAIT 1`; with TLS, over TLS to the Sentinels and the master.",
         "",
         "| configuration (down-after / failover-timeout ms) | replicas + Sentinels | failover (s) | client write outage (s) | outage vs this program | rejoin after unfreeze (s) | confirmed writes lost |",
@@ -152,7 +217,7 @@ function markdownReport(commandLine: string, reps: number, results: Map<Configur
 
 async function main(): Promise<void> {
     const { reps, out } = benchOptions(3, 20);
-    const results = new Map<Configuration, DrillReport[]>();
+    const results = new Map<Configuration, Measured>();
     for (const config of configurations) {
         results.set(config, await measure(config, reps));
     }
@@ -163,7 +228,10 @@ async function main(): Promise<void> {
         path.join(out, "failover-outage.svg"),
         outageChart(
             "Client write outage during a failover (s)",
-            [...results].map(([config, reports]) => ({ label: config.label, values: reports.map((r) => r.writeOutageMs) })),
+            [...results].map(([config, measured]) => ({
+                label: labelOf(config, measured),
+                values: measured.reports.map((r) => r.writeOutageMs),
+            })),
         ),
     );
     console.log(`wrote ${path.join(out, "failover.md")} and failover-outage.svg`);

@@ -25,6 +25,8 @@ const switchGapBoundMs = 2500;
 const switches: readonly [TestEngine, TestEngine, RegExp][] = [
     ["redis7", "valkey", /^valkey 8\.1\.\d+$/],
     ["redis7", "redis8", /^redis 8\.0\.\d+$/],
+    // Valkey 8.1 writes RDB format 11, which Redis 8.0 reads: replicas of Redis follow a Valkey master until its turn.
+    ["valkey", "redis8", /^redis 8\.0\.\d+$/],
 ];
 
 /** Asks every node its role every `intervalMs` until stopped; every moment more than one node claimed the role. */
@@ -96,9 +98,14 @@ describeWithEngine("switching the engine of a running cluster with pulumi up", (
             const master = await waitHealthy(description, 60_000);
             const lost = await missingWrites(description, master, writer.confirmed);
             const gap = longestGap(writer.confirmed);
+            // Where the longest gap began, to tell which replacement it belongs to.
+            const gapEnd = writer.confirmed.findIndex(
+                (write, index) => index > 0 && write.at - writer.confirmed[index - 1].at === gap,
+            );
+            const gapFrom = gapEnd > 0 ? writer.confirmed[gapEnd - 1].at - started : undefined;
             const assessment = await assessUntilHealthy(description, 30_000);
             console.log(
-                `e2e switch ${from} -> ${to}: ${Date.now() - started} ms, longest write gap ${gap} ms, ${writer.confirmed.length} confirmed, ${lost} lost, ` +
+                `e2e switch ${from} -> ${to}: ${Date.now() - started} ms, longest write gap ${gap} ms from +${gapFrom} ms, ${writer.confirmed.length} confirmed, ${lost} lost, ` +
                     `${doubles.length} samples with two masters, during a handover, master now ${master}, nodes ${assessment.nodes.map((row) => `${row.node} ${row.version}`).join(", ")}; ` +
                     steps
                         .map((step) => `${step.name} ${step.op} +${step.startedAt - started}..+${step.doneAt - started} ms`)
