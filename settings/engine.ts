@@ -137,24 +137,49 @@ export function rdbFormatOf(engine: string): number | undefined {
     return rdbFormats[`${name} ${version.split(".").slice(0, 2).join(".")}`];
 }
 
+/** "8.10" of "redis 8.10.2" as comparable numbers. */
+const lineOf = (version: string): [number, number] => {
+    const [major = 0, minor = 0] = version.split(".").map(Number);
+    return [major, minor];
+};
+const newerLine = (a: string, b: string) => {
+    const [aMajor, aMinor] = lineOf(a);
+    const [bMajor, bMinor] = lineOf(b);
+    return aMajor > bMajor || (aMajor === bMajor && aMinor > bMinor);
+};
+
 /**
  * Why the image's engine `target` cannot take over from nodes that run `running` (as `npm run status` shows them:
- * "redis 8.0.2", "valkey 8.1.1"), or undefined when it can: the first replaced node would find a dataset of a newer
- * format on its volume and refuse to start, and the update would stop there with that node down.
+ * "redis 8.0.2", "valkey 8.1.1"), or undefined when it can. Refused: a dataset of a newer RDB format than the target
+ * reads (the first replaced node would refuse to start, and the update would stop there with that node down), and a
+ * downgrade to an older line of the same server even in the same format (a replica older than its master is not
+ * supported, and an older server or module may not read what a newer one wrote).
  */
 export function switchRefusal(running: readonly string[], target: Engine): string | undefined {
     const readsUpTo = rdbFormatOf(`${target.name} ${target.line}`);
     if (readsUpTo === undefined) {
         return undefined;
     }
+    const keep =
+        "Keep `redisSource`, `redisVersion`, `redisStackVersion` and `baseImage` as they are, or move the data to a new cluster (README: Choosing the engine)";
     const newer = running.filter((engine) => (rdbFormatOf(engine) ?? 0) > readsUpTo);
-    if (newer.length === 0) {
-        return undefined;
+    if (newer.length > 0) {
+        const formats = [...new Set(newer.map((engine) => `${engine} (RDB format ${rdbFormatOf(engine)})`))].join(", ");
+        return (
+            `refusing to switch engine: the nodes run ${formats}, and the new image's ${target.name} ${target.line} reads ` +
+            `RDB formats up to ${readsUpTo}, so the first node replaced could not load its data. ${keep}`
+        );
     }
-    const formats = [...new Set(newer.map((engine) => `${engine} (RDB format ${rdbFormatOf(engine)})`))].join(", ");
-    return (
-        `refusing to switch engine: the nodes run ${formats}, and the new image's ${target.name} ${target.line} reads ` +
-        `RDB formats up to ${readsUpTo}, so the first node replaced could not load its data. Keep \`redisSource\` and ` +
-        "`baseImage` as they are, or move the data to a new cluster (README: Choosing the engine)"
-    );
+    const later = running.filter((engine) => {
+        const [name, version = ""] = engine.split(" ");
+        return name === target.name && rdbFormatOf(engine) !== undefined && newerLine(version, target.line);
+    });
+    if (later.length > 0) {
+        return (
+            `refusing to downgrade: the nodes run ${[...new Set(later)].join(", ")}, newer than the new image's ` +
+            `${target.name} ${target.line}; a replica older than its master is not supported, and the older server or ` +
+            `its modules may not read what the newer one wrote. ${keep}`
+        );
+    }
+    return undefined;
 }

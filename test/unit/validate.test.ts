@@ -373,8 +373,13 @@ describe("switching engine on a running cluster", () => {
         ["Valkey 8.1 to Redis Open Source 8.10", ["valkey 8.1.1"], {}],
         ["Redis 8.8 to 8.10", ["redis 8.8.2"], {}],
         ["Valkey 8.1 to Redis 8.0", ["valkey 8.1.1"], { redisSource: "debian", baseImage: "debian:trixie" }],
-        ["Redis 8.0 to redis-stack 7.4 (the same format)", ["redis 8.0.2"], { redisSource: "redis-stack" }],
-        ["Redis 8.4 to Redis 8.2 (the same format)", ["redis 8.4.6"], { redisVersion: "8.2.9" }],
+        ["Redis 8.2 to a later 8.2 release", ["redis 8.2.7"], { redisVersion: "8.2.9" }],
+        ["Redis 8.10 to an earlier 8.10 release (the same line)", ["redis 8.10.2"], { redisVersion: "8.10.1" }],
+        [
+            "Redis 7.2 to Valkey 8.1 (Valkey forked from 7.2)",
+            ["redis 7.2.4"],
+            { redisSource: "valkey", baseImage: "debian:trixie" },
+        ],
         [
             "a rollout half done (Redis 7.0 and Valkey 8.1) to Valkey 8.1",
             ["redis 7.0.15", "valkey 8.1.1"],
@@ -415,6 +420,18 @@ describe("switching engine on a running cluster", () => {
             ["redis 8.10.2"],
             { redisSource: "valkey", baseImage: "debian:trixie" },
             "the nodes run redis 8.10.2 (RDB format 15)",
+        ],
+        [
+            "Redis 8.0 to redis-stack 7.4, a downgrade in the same format",
+            ["redis 8.0.2"],
+            { redisSource: "redis-stack" },
+            "refusing to downgrade: the nodes run redis 8.0.2, newer than the new image's redis 7.4",
+        ],
+        [
+            "Redis 8.4 to 8.2, a downgrade in the same format",
+            ["redis 8.4.6", "redis 8.4.6"],
+            { redisVersion: "8.2.9" },
+            "refusing to downgrade: the nodes run redis 8.4.6, newer than the new image's redis 8.2",
         ],
     ])("refuses %s, naming the engines and their formats", (_, running, change, message) => {
         expect(switchRefusal(running, target(change))).toContain(message);
