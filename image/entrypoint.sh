@@ -268,12 +268,24 @@ sentinels_know_replicas() {
 
 # await_sentinel_view SELF REPLICA...: waits, up to SENTINEL_VIEW_SECONDS, until sentinels_know_replicas; fails
 # when they do not by then. Asking for a failover before that risks one that a Sentinel undoes.
+#
+# It gives up at once when a majority of the Sentinels stop answering (every container stopped together, a host
+# shutting down): no failover could be had, and waiting out SENTINEL_VIEW_SECONDS with queries that time out could
+# outlast the stop timeout of a restart (docker restart -t 10, a daemon's shutdown-timeout of 15 s), and a master
+# killed then has not written its last second to its append-only file. Each query gets 1 s: a Sentinel that is up
+# answers in milliseconds.
 await_sentinel_view() {
-    local self="$1" until=$((SECONDS + SENTINEL_VIEW_SECONDS)) waiting=""
+    local self="$1" until=$((SECONDS + SENTINEL_VIEW_SECONDS)) waiting="" total answered
     shift
-    while ! sentinels_know_replicas "$self" "$@"; do
+    total=$(count_items "$SENTINELS")
+    while ! REDIS_CLI_TIMEOUT=1 sentinels_know_replicas "$self" "$@"; do
         if ((SECONDS >= until)); then
             log "the Sentinels have not all read replica(s) $* as replicas of this node within $SENTINEL_VIEW_SECONDS s"
+            return 1
+        fi
+        answered=$(REDIS_CLI_TIMEOUT=1 sentinel_views | grep -c . || true)
+        if ((answered <= total / 2)); then
+            log "only $answered of $total Sentinels answer now: no majority to fail over, so no waiting for them"
             return 1
         fi
         [[ -n "$waiting" ]] || log "waiting up to $SENTINEL_VIEW_SECONDS s until every Sentinel has read replica(s) $* as replicas of this node (they read a replica's role every 10 s)"
