@@ -20,7 +20,7 @@ import { describeWithEngine, loadProgram } from "./support";
 
 /**
  * The longest write gap a switch may cost: the master's handover, as in any rolling update (maintenance.test.ts). The
- * issue asks for 2 s; measured 1.47-2.42 s over 12 runs of the three switches on this 2-core machine (README).
+ * issue asks for 2 s; measured 1.47-2.42 s over 15 runs of the three switches on this 2-core machine (README).
  */
 const switchGapBoundMs = 2500;
 
