@@ -51,6 +51,9 @@ export const redisSources: readonly RedisSource[] = ["redis", "redis-stack", "de
 
 const show = (value: unknown) => JSON.stringify(value);
 
+/** The version line of a release: "8.10" of "8.10.2", "7.4" of "7.4.0-v8". */
+const versionLine = (version: string) => version.split(".").slice(0, 2).join(".");
+
 /**
  * The Debian release a base image names, in its repository or tag (`debian:trixie`, `debian:bookworm-slim`,
  * `registry/base:trixie-2`); undefined when it names none.
@@ -70,7 +73,7 @@ export function debianReleaseOf(baseImage: string): DebianRelease | undefined {
 export function engineOf(image: Pick<ImageSettings, "redisSource" | "redisVersion" | "redisStackVersion" | "baseImage">): Engine {
     switch (image.redisSource) {
         case "redis": {
-            const line = image.redisVersion.split(".").slice(0, 2).join(".");
+            const line = versionLine(image.redisVersion);
             if (!/^\d+\.\d+\.\d+$/.test(image.redisVersion) || !(supportedRedisLines as readonly string[]).includes(line)) {
                 throw new Error(
                     `\`redisVersion\` ${show(image.redisVersion)} is not a release of a supported Redis Open Source line (${supportedRedisLines.map((known) => `${known}.N`).join(", ")})`,
@@ -79,7 +82,7 @@ export function engineOf(image: Pick<ImageSettings, "redisSource" | "redisVersio
             return { name: "redis", line: line as EngineLine, modules: redisModules };
         }
         case "redis-stack": {
-            const line = image.redisStackVersion.split(".").slice(0, 2).join(".");
+            const line = versionLine(image.redisStackVersion);
             if (!(supportedStackLines as readonly string[]).includes(line)) {
                 throw new Error(
                     `\`redisStackVersion\` ${show(image.redisStackVersion)} is not a build of a supported line (${supportedStackLines.map((known) => `${known}.0-vN`).join(", ")})`,
@@ -134,17 +137,13 @@ const rdbFormats: Readonly<Record<string, number>> = {
 /** The RDB format of "redis 8.0.2" or of an engine; undefined for a line the program does not know. */
 export function rdbFormatOf(engine: string): number | undefined {
     const [name, version = ""] = engine.split(" ");
-    return rdbFormats[`${name} ${version.split(".").slice(0, 2).join(".")}`];
+    return rdbFormats[`${name} ${versionLine(version)}`];
 }
 
-/** "8.10" of "redis 8.10.2" as comparable numbers. */
-const lineOf = (version: string): [number, number] => {
-    const [major = 0, minor = 0] = version.split(".").map(Number);
-    return [major, minor];
-};
+/** Whether version `a` ("8.10.2") is of a later line than `b` ("8.2"): majors, then minors, compared as numbers. */
 const newerLine = (a: string, b: string) => {
-    const [aMajor, aMinor] = lineOf(a);
-    const [bMajor, bMinor] = lineOf(b);
+    const [aMajor = 0, aMinor = 0] = a.split(".").map(Number);
+    const [bMajor = 0, bMinor = 0] = b.split(".").map(Number);
     return aMajor > bMajor || (aMajor === bMajor && aMinor > bMinor);
 };
 
