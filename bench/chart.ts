@@ -46,3 +46,111 @@ export function outageChart(title: string, series: readonly ChartSeries[]): stri
         "",
     ].join("\n");
 }
+
+/** The value below which a fraction `q` of `values` lies (nearest rank); 0 for no values. */
+export function quantile(values: readonly number[], q: number): number {
+    if (values.length === 0) {
+        return 0;
+    }
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+const palette = ["#2b7a3d", "#1f5fa8", "#b5542a", "#7b3fa0", "#444"];
+
+/**
+ * A latency tail as a self-contained SVG: for each series, the fraction of its values above x, both axes logarithmic
+ * (x from 0.1 ms to 10 s), with a dashed line at each marker (a candidate setting, in ms).
+ */
+export function latencyChart(
+    title: string,
+    series: readonly ChartSeries[],
+    markers: readonly { label: string; at: number }[],
+): string {
+    const width = 760;
+    const height = 420;
+    const [left, right, top, bottom] = [70, 30, 50, 60];
+    const xOf = (ms: number) => left + ((Math.log10(Math.max(ms, 0.1)) + 1) / 5) * (width - left - right);
+    const floor = Math.min(...series.map((s) => 1 / Math.max(1, s.values.length)));
+    const decades = Math.max(1, Math.ceil(-Math.log10(floor)));
+    const yOf = (fraction: number) => top + (-Math.log10(Math.max(fraction, floor)) / decades) * (height - top - bottom);
+    const lines = series.map((s, i) => {
+        const sorted = [...s.values].sort((a, b) => a - b);
+        const points = sorted.map((v, k) => `${xOf(v).toFixed(1)},${yOf((sorted.length - k) / sorted.length).toFixed(1)}`);
+        const colour = palette[i % palette.length];
+        return [
+            `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points.join(" ")}"/>`,
+            `<text x="${width - right - 150}" y="${top + 18 * i}" fill="${colour}">${escape(s.label)}</text>`,
+        ].join("");
+    });
+    const xTicks = [0.1, 1, 10, 100, 1000, 10000].map(
+        (ms) =>
+            `<line x1="${xOf(ms)}" y1="${top}" x2="${xOf(ms)}" y2="${height - bottom}" stroke="#ddd"/><text x="${xOf(ms)}" y="${height - bottom + 18}" text-anchor="middle">${ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`}</text>`,
+    );
+    const yTicks = Array.from({ length: decades + 1 }, (_, d) => 10 ** -d).map(
+        (fraction) =>
+            `<line x1="${left}" y1="${yOf(fraction)}" x2="${width - right}" y2="${yOf(fraction)}" stroke="#eee"/><text x="${left - 8}" y="${yOf(fraction) + 4}" text-anchor="end">${fraction === 1 ? "1" : `1e-${-Math.log10(fraction)}`}</text>`,
+    );
+    const marks = markers.map(
+        (m) =>
+            `<line x1="${xOf(m.at)}" y1="${top}" x2="${xOf(m.at)}" y2="${height - bottom}" stroke="#c00" stroke-dasharray="4 3"/><text x="${xOf(m.at) + 3}" y="${height - bottom - 6}" fill="#c00" font-size="11">${escape(m.label)}</text>`,
+    );
+    return [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">`,
+        `<rect width="100%" height="100%" fill="white"/>`,
+        `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
+        ...xTicks,
+        ...yTicks,
+        ...marks,
+        ...lines,
+        `<text x="${width / 2}" y="${height - 14}" text-anchor="middle" fill="#555">reply time (log); red: candidate down-after-milliseconds</text>`,
+        `</svg>`,
+        "",
+    ].join("\n");
+}
+
+/**
+ * A waterfall as a self-contained SVG: one block per group, one row per step, the bar from the previous step's median
+ * to this step's median, a whisker from its minimum to its maximum, and the median written beside it.
+ */
+export function waterfallChart(title: string, groups: readonly { label: string; steps: readonly ChartSeries[] }[]): string {
+    const width = 900;
+    const [left, right, top, rowHeight] = [260, 60, 50, 18];
+    const max = Math.max(1, ...groups.flatMap((g) => g.steps.flatMap((s) => s.values)));
+    const xOf = (ms: number) => left + ((width - left - right) * ms) / max;
+    let y = top;
+    const parts: string[] = [];
+    groups.forEach((group, g) => {
+        parts.push(`<text x="10" y="${y + 12}" font-weight="bold">${escape(group.label)}</text>`);
+        y += rowHeight + 4;
+        let previous = 0;
+        for (const step of group.steps) {
+            if (step.values.length > 0) {
+                const m = median(step.values);
+                const [from, to] = [Math.min(previous, m), Math.max(previous, m)];
+                parts.push(
+                    `<text x="${left - 8}" y="${y + 12}" text-anchor="end">${escape(step.label)}</text>`,
+                    `<rect x="${xOf(from).toFixed(1)}" y="${y + 2}" width="${Math.max(1, xOf(to) - xOf(from)).toFixed(1)}" height="${rowHeight - 4}" fill="${palette[g % palette.length]}"/>`,
+                    `<line x1="${xOf(Math.min(...step.values)).toFixed(1)}" y1="${y + rowHeight / 2}" x2="${xOf(Math.max(...step.values)).toFixed(1)}" y2="${y + rowHeight / 2}" stroke="#222"/>`,
+                    `<text x="${(xOf(Math.max(...step.values)) + 6).toFixed(1)}" y="${y + 12}" font-size="11">${(m / 1000).toFixed(2)} s</text>`,
+                );
+                previous = m;
+            }
+            y += rowHeight;
+        }
+        y += 12;
+    });
+    const ticks = Array.from({ length: Math.floor(max / 1000) + 1 }, (_, s) => s * 1000).map(
+        (ms) =>
+            `<line x1="${xOf(ms)}" y1="${top}" x2="${xOf(ms)}" y2="${y}" stroke="#eee"/><text x="${xOf(ms)}" y="${y + 16}" text-anchor="middle">${ms / 1000} s</text>`,
+    );
+    return [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 40}" font-family="sans-serif" font-size="12">`,
+        `<rect width="100%" height="100%" fill="white"/>`,
+        `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
+        ...ticks,
+        ...parts,
+        `</svg>`,
+        "",
+    ].join("\n");
+}

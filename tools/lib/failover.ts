@@ -4,7 +4,7 @@ import { setTimeout as delay } from "timers/promises";
 import { NodeAddress } from "../../settings/types";
 import { pollUntil } from "./poll";
 import { assessCluster } from "./assess";
-import { address, ClusterDescription, loginAs, tlsOptionsOf } from "./cluster";
+import { address, ClusterDescription, Login, loginAs } from "./cluster";
 import { observeCluster, parseInfo, withConnection } from "./observe";
 import { ioredisClient } from "./clients";
 
@@ -45,6 +45,10 @@ export interface DrillReport {
     readonly failoverMs: number;
     /** The longest time between two consecutive confirmed writes: what a client could not write. */
     readonly writeOutageMs: number;
+    /** The fault until the writer's first confirmed write after it. */
+    readonly firstWriteMs: number;
+    /** When the fault was inflicted (epoch ms), for writers of the caller's own to measure against. */
+    readonly faultAt: number;
     /** Undoing the fault until the old master is a replica of the new one with its link up. */
     readonly recoveryMs: number;
     readonly writesConfirmed: number;
@@ -69,18 +73,30 @@ export async function waitHealthy(description: ClusterDescription, timeoutMs: nu
     return pollUntil("the cluster to be healthy", async () => requireHealthy(description), { timeoutMs, intervalMs: 250 });
 }
 
-/** Records every Sentinel event (+sdown, +odown, +switch-master, ...) with its time, through the admin user. */
-async function listenToSentinels(
-    description: ClusterDescription,
-    events: { at: number; sentinel: string; event: string; detail: string }[],
-) {
-    const subscribers = description.sentinelNodes.map((sentinel) => {
+/** A Sentinel event as it arrived: +sdown, +odown, +switch-master, +tilt, ... with its channel's message. */
+export interface SentinelEvent {
+    readonly at: number;
+    readonly sentinel: string;
+    readonly event: string;
+    readonly detail: string;
+}
+
+/**
+ * Records every event the Sentinels at `sentinels` publish (PSUBSCRIBE *, the hello channel left out) with the time it
+ * arrived; `login` is undefined for a Sentinel without users. Returns the function that stops listening.
+ */
+export async function watchSentinelEvents(
+    sentinels: readonly NodeAddress[],
+    login: Login | undefined,
+    onEvent: (event: SentinelEvent) => void,
+): Promise<() => void> {
+    const subscribers = sentinels.map((sentinel) => {
         const client = new Redis({
             host: sentinel.ip,
             port: sentinel.port,
-            username: "admin",
-            password: description.passwords.admin,
-            tls: tlsOptionsOf(description),
+            username: login?.username,
+            password: login?.password,
+            tls: login?.tls,
             connectTimeout: 1000,
             maxRetriesPerRequest: 0,
             retryStrategy: () => 200,
@@ -88,7 +104,7 @@ async function listenToSentinels(
         client.on("error", () => undefined);
         client.on("pmessage", (_pattern: string, channel: string, message: string) => {
             if (!channel.startsWith("__sentinel__")) {
-                events.push({ at: Date.now(), sentinel: sentinel.name, event: channel, detail: message });
+                onEvent({ at: Date.now(), sentinel: sentinel.name, event: channel, detail: message });
             }
         });
         return client;
@@ -96,6 +112,10 @@ async function listenToSentinels(
     await Promise.all(subscribers.map((client) => client.psubscribe("*")));
     return () => subscribers.forEach((client) => client.disconnect());
 }
+
+/** Records every Sentinel event of the cluster with its time, through the admin user. */
+const listenToSentinels = (description: ClusterDescription, events: SentinelEvent[]) =>
+    watchSentinelEvents(description.sentinelNodes, loginAs(description, "admin"), (event) => events.push(event));
 
 /** The longest time between two consecutive confirmations; a reply that raced the fault cannot shorten it. */
 export function longestGap(confirmed: readonly { at: number }[]): number {
@@ -194,7 +214,7 @@ export async function runFailoverDrill(
     if (!victim) {
         throw new Error(`the master ${oldMaster} is not one of the cluster's nodes`);
     }
-    const events: { at: number; sentinel: string; event: string; detail: string }[] = [];
+    const events: SentinelEvent[] = [];
     const stopListening = await listenToSentinels(description, events);
     const writer = startConfirmingWriter(description, options.writeIntervalMs ?? 20, Date.now() + 4 * options.timeoutMs);
     let frozenAt = 0;
@@ -264,6 +284,8 @@ export async function runFailoverDrill(
         newMaster,
         failoverMs: electedAt - frozenAt,
         writeOutageMs: longestGap(writer.confirmed),
+        firstWriteMs: writer.confirmed.find((w) => w.at > frozenAt)!.at - frozenAt,
+        faultAt: frozenAt,
         recoveryMs: recoveredAt - undoneAt,
         writesConfirmed: writer.confirmed.length,
         writesFailed: writer.failedCount(),
