@@ -642,25 +642,53 @@ hand_over() {
     log "handed over to $master; shutting down"
 }
 
-# A Redis node's server runs as a child, so that the entrypoint, still PID 1, receives docker's SIGTERM, hands the
-# master role over (hand_over), then passes the signal on. The entrypoint exits with the server's status.
+# A Sentinel pings each node every SENTINEL_PING_PERIOD_MS instead of every second (Sentinel's own period, in
+# sentinel.c: min(down-after-milliseconds, 1000)). A frozen master is marked down down-after-milliseconds after the
+# first PING it did not answer, and that PING leaves up to one period after the freeze: 0.4 s instead of 1 s. Not
+# lower: Sentinel promotes only a replica that answered within 5 periods and whose INFO (read once a second during a
+# failover) is at most 5 periods old. Runtime-only (SENTINEL DEBUG, Redis 7.0 and later, Valkey), so it is set at
+# every start; bench/results/waterfall.md measures what it saves.
+readonly SENTINEL_PING_PERIOD_MS=400
+
+# tune_sentinel CONF: once the local Sentinel answers (up to 10 s), sets its ping period, as the user the Sentinels
+# use among themselves (its password is in CONF, the Sentinel's own file).
+tune_sentinel() {
+    local conf="$1" user password attempt
+    user=$(awk '$1 == "sentinel" && $2 == "sentinel-user" { print $3 }' "$conf")
+    password=$(awk '$1 == "sentinel" && $2 == "sentinel-pass" { print $3 }' "$conf")
+    for ((attempt = 0; attempt < 50; attempt++)); do
+        [[ -z "$STOPPING" ]] || return 0
+        if [[ "$(REDIS_CLI_TIMEOUT=1 redis_cli "$user" "$password" "$NODE_IP" "$NODE_PORT" \
+            SENTINEL DEBUG ping-period "$SENTINEL_PING_PERIOD_MS" 2>/dev/null)" == OK ]]; then
+            log "pinging every node every $SENTINEL_PING_PERIOD_MS ms (SENTINEL DEBUG ping-period)"
+            return
+        fi
+        sleep 0.2
+    done
+    log "could not set the ping period: this Sentinel pings every second, and notices a frozen master up to 0.6 s later"
+}
+
+# The server runs as a child, so that the entrypoint, still PID 1, receives docker's SIGTERM: a Redis master hands
+# its role over first (hand_over), then the signal is passed on; a Sentinel gets it at once. The entrypoint exits with
+# the server's status.
 SERVER_PID=""
 STOPPING=""
 on_stop() {
     trap "" TERM INT
     STOPPING=1
     # In a subshell without errexit: whatever fails in the handover, the server still gets its SIGTERM.
-    [[ -z "$SERVER_PID" ]] || (set +e; hand_over) || true
+    [[ -z "$SERVER_PID" || "$NODE_KIND" != redis ]] || (set +e; hand_over) || true
     [[ -z "$SERVER_PID" ]] || kill -TERM "$SERVER_PID" 2>/dev/null || true
 }
 
-run_redis() {
+run_server() {
     local conf="$1" status
     trap on_stop TERM INT
-    setpriv --reuid=redis --regid=redis --init-groups "$ENGINE_SERVER" "$conf" &
+    setpriv --reuid=redis --regid=redis --init-groups "$ENGINE_SERVER" "$@" &
     SERVER_PID=$!
     # A stop that came between the two lines above found no server to pass the signal to.
     [[ -z "$STOPPING" ]] || kill -TERM "$SERVER_PID"
+    [[ "$NODE_KIND" != sentinel || -n "$STOPPING" ]] || tune_sentinel "$conf"
     # wait returns early when a trapped signal arrives (the trap runs right after); wait again until the server is gone.
     while :; do
         status=0
@@ -702,11 +730,11 @@ main() {
     fi
     local conf="$RUNTIME_DIR/$kind.conf"
     if [[ "$kind" == sentinel ]]; then
-        log "exec $ENGINE_SERVER $conf --sentinel"
-        exec setpriv --reuid=redis --regid=redis --init-groups "$ENGINE_SERVER" "$conf" --sentinel
+        log "running $ENGINE_SERVER $conf --sentinel"
+        run_server "$conf" --sentinel
     fi
     log "running $ENGINE_SERVER $conf (a stop hands the master role over first)"
-    run_redis "$conf"
+    run_server "$conf"
 }
 
 main "$@"

@@ -233,6 +233,14 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             );
         }
         for (const sentinel of outputs.sentinelNodes) {
+            // The entrypoint has each Sentinel ping every SENTINEL_PING_PERIOD_MS (SENTINEL DEBUG, runtime only).
+            const timers = await probe.cli("admin", sentinel, "SENTINEL", "DEBUG");
+            expect({ sentinel: sentinel.name, pingPeriod: timers[timers.indexOf("PING-PERIOD") + 1] }).toEqual({
+                sentinel: sentinel.name,
+                pingPeriod: /^readonly SENTINEL_PING_PERIOD_MS=(\d+)$/m.exec(
+                    fs.readFileSync(path.join(__dirname, "../../image/entrypoint.sh"), "utf8"),
+                )?.[1],
+            });
             await waitFor(
                 `${sentinel.name} to know ${replicas.length} replicas and ${outputs.sentinelNodes.length - 1} other Sentinels`,
                 async () => {

@@ -10,7 +10,7 @@ import { DrillReport, runFailoverDrill, waitHealthy } from "../../tools/lib/fail
 import { RunningCluster, startCluster } from "../docker/cluster";
 import { removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
-import { ClusterProbe } from "../docker/probe";
+import { ClusterProbe, containerLog } from "../docker/probe";
 import { exporterView, parseMetrics } from "../harness/metrics";
 import { plainTextReply, replyOrFirstError } from "../harness/tlsProbes";
 import { describeWithEngine, loadProgram } from "./support";
@@ -57,6 +57,14 @@ describeWithEngine("TLS in containers", () => {
             });
         }
         expect(await cluster.deployer.diff(cluster.program.resources)).toEqual([]);
+        // Each Sentinel's entrypoint set its ping period over TLS (SENTINEL DEBUG, as sentinelsentinel).
+        for (const sentinel of cluster.outputs.sentinelNodes) {
+            const log = await containerLog(cluster.docker, sentinel.name);
+            expect({ sentinel: sentinel.name, tuned: /pinging every node every \d+ ms/.test(log) }).toEqual({
+                sentinel: sentinel.name,
+                tuned: true,
+            });
+        }
     });
 
     test("a plain-text client is refused by every node; a TLS client with the stack's CA and certificate is answered", async () => {
