@@ -76,7 +76,14 @@ export function latencyChart(
     const yOf = (fraction: number) => top + (-Math.log10(Math.max(fraction, floor)) / decades) * (height - top - bottom);
     const lines = series.map((s, i) => {
         const sorted = [...s.values].sort((a, b) => a - b);
-        const points = sorted.map((v, k) => `${xOf(v).toFixed(1)},${yOf((sorted.length - k) / sorted.length).toFixed(1)}`);
+        // One point per pixel of change at most: tens of thousands of samples draw the same line as a few hundred.
+        const points: string[] = [];
+        sorted.forEach((v, k) => {
+            const point = `${xOf(v).toFixed(0)},${yOf((sorted.length - k) / sorted.length).toFixed(0)}`;
+            if (point !== points[points.length - 1] || k === sorted.length - 1) {
+                points.push(point);
+            }
+        });
         const colour = palette[i % palette.length];
         return [
             `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points.join(" ")}"/>`,
@@ -87,10 +94,12 @@ export function latencyChart(
         (ms) =>
             `<line x1="${xOf(ms)}" y1="${top}" x2="${xOf(ms)}" y2="${height - bottom}" stroke="#ddd"/><text x="${xOf(ms)}" y="${height - bottom + 18}" text-anchor="middle">${ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`}</text>`,
     );
-    const yTicks = Array.from({ length: decades + 1 }, (_, d) => 10 ** -d).map(
-        (fraction) =>
-            `<line x1="${left}" y1="${yOf(fraction)}" x2="${width - right}" y2="${yOf(fraction)}" stroke="#eee"/><text x="${left - 8}" y="${yOf(fraction) + 4}" text-anchor="end">${fraction === 1 ? "1" : `1e-${-Math.log10(fraction)}`}</text>`,
-    );
+    const yTicks = Array.from({ length: decades + 1 }, (_, d) => 10 ** -d)
+        .filter((fraction) => fraction >= floor)
+        .map(
+            (fraction) =>
+                `<line x1="${left}" y1="${yOf(fraction)}" x2="${width - right}" y2="${yOf(fraction)}" stroke="#eee"/><text x="${left - 8}" y="${yOf(fraction) + 4}" text-anchor="end">${fraction === 1 ? "1" : `1e-${-Math.log10(fraction)}`}</text>`,
+        );
     const marks = markers.map(
         (m) =>
             `<line x1="${xOf(m.at)}" y1="${top}" x2="${xOf(m.at)}" y2="${height - bottom}" stroke="#c00" stroke-dasharray="4 3"/><text x="${xOf(m.at) + 3}" y="${height - bottom - 6}" fill="#c00" font-size="11">${escape(m.label)}</text>`,

@@ -40,6 +40,16 @@ import { PingBatch, PingWorkerData } from "./pingWorker";
 
 const program = loadSettings(() => undefined).topology;
 
+/** The ping period the program's Sentinels run with: SENTINEL_PING_PERIOD_MS in image/entrypoint.sh. */
+function programPingPeriod(): number {
+    const entrypoint = fs.readFileSync(path.join(__dirname, "..", "image", "entrypoint.sh"), "utf8");
+    const match = /^readonly SENTINEL_PING_PERIOD_MS=(\d+)$/m.exec(entrypoint);
+    if (!match) {
+        throw new Error("image/entrypoint.sh no longer sets SENTINEL_PING_PERIOD_MS; give --ping-period");
+    }
+    return Number(match[1]);
+}
+
 function soakOptions() {
     const { values } = parseArgs({
         options: {
@@ -47,6 +57,7 @@ function soakOptions() {
             "dataset-gb": { type: "string", default: "3" },
             candidates: { type: "string", default: "5000,3000,2000,1500,1000" },
             engine: { type: "string", default: "redis7" },
+            "ping-period": { type: "string", default: String(programPingPeriod()) },
             out: { type: "string", default: "bench/results" },
         },
     });
@@ -64,6 +75,7 @@ function soakOptions() {
         candidates: [...new Set(candidates)].sort((a, b) => b - a),
         engine: values.engine!,
         config: engineConfig(values.engine!),
+        pingPeriod: number("ping-period", values["ping-period"]!, 100, 1000),
         out: values.out!,
     };
 }
@@ -121,6 +133,7 @@ async function startObserver(
     ip: string,
     master: NodeAddress,
     candidates: readonly number[],
+    pingPeriod: number,
 ): Promise<Helper & NodeAddress> {
     const helper = await startHelper(cluster, name, ip);
     const lines = [`port 26379`, `bind ${ip}`, `protected-mode no`, `sentinel announce-ip ${ip}`];
@@ -138,7 +151,17 @@ async function startObserver(
         { path: "/" },
     );
     await runInBackground(helper, `exec "$ENGINE_SERVER" /tmp/observer.conf --sentinel`, []);
-    return { ...helper, ip, port: 26379 };
+    const observer = { ...helper, ip, port: 26379 };
+    // The ping period of the program's Sentinels (image/entrypoint.sh sets it the same way at every start).
+    await pollUntil(
+        `${name} to take its ping period`,
+        () =>
+            withConnection(observer, { username: "", password: "" }, (client) =>
+                client.call("SENTINEL", "DEBUG", "ping-period", String(pingPeriod)),
+            ).catch(() => undefined),
+        { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    return observer;
 }
 
 /** The candidate a Sentinel event belongs to (`soak-<ms>` in its message), or undefined for the cluster's own. */
@@ -256,6 +279,7 @@ interface SoakResult {
     readonly datasetGb: number;
     readonly keys: number;
     readonly candidates: readonly number[];
+    readonly pingPeriod: number;
     readonly events: readonly SentinelEvent[];
     readonly observers: readonly string[];
     readonly pings: PingBatch["samples"];
@@ -295,7 +319,14 @@ async function soak(options: ReturnType<typeof soakOptions>): Promise<SoakResult
         const observers = [];
         for (let i = 0; i < 3; i++) {
             observers.push(
-                await startObserver(cluster, `soak-observer${i + 1}`, helperIp(description, 41 + i), master, options.candidates),
+                await startObserver(
+                    cluster,
+                    `soak-observer${i + 1}`,
+                    helperIp(description, 41 + i),
+                    master,
+                    options.candidates,
+                    options.pingPeriod,
+                ),
             );
         }
         stops.push(await watchSentinelEvents(observers, undefined, (event) => events.push(event)));
@@ -383,6 +414,7 @@ async function soak(options: ReturnType<typeof soakOptions>): Promise<SoakResult
             datasetGb: options.datasetGb,
             keys,
             candidates: options.candidates,
+            pingPeriod: options.pingPeriod,
             events: [...events],
             observers: observers.map((o) => o.name),
             pings: [...pings],
@@ -464,7 +496,7 @@ function markdownReport(commandLine: string, result: SoakResult): string {
         "",
         "## False alarms per candidate `down-after-milliseconds`",
         "",
-        "Three observer Sentinels monitor the master once per candidate (quorum out of reach: they report, never act). A false alarm is a `+sdown` of a node that was up the whole time; a would-be failover is a moment when two observers (the program's quorum) saw the same node down together.",
+        `Three observer Sentinels monitor the master once per candidate (quorum out of reach: they report, never act), pinging every ${result.pingPeriod} ms as the program's Sentinels do (SENTINEL DEBUG ping-period). A false alarm is a \`+sdown\` of a node that was up the whole time; a would-be failover is a moment when two observers (the program's quorum) saw the same node down together.`,
         "",
         "| down-after (ms) | +sdown of the master | +sdown of a replica | would-be failovers (+odown) | TILT | verdict |",
         "|---|---|---|---|---|---|",
@@ -504,7 +536,7 @@ function markdownReport(commandLine: string, result: SoakResult): string {
 async function main(): Promise<void> {
     const options = soakOptions();
     const result = await soak(options);
-    const commandLine = `npm run bench:soak -- --minutes ${options.minutes} --dataset-gb ${options.datasetGb} --candidates ${options.candidates.join(",")} --engine ${options.engine}`;
+    const commandLine = `npm run bench:soak -- --minutes ${options.minutes} --dataset-gb ${options.datasetGb} --candidates ${options.candidates.join(",")} --engine ${options.engine} --ping-period ${options.pingPeriod}`;
     fs.mkdirSync(options.out, { recursive: true });
     fs.writeFileSync(path.join(options.out, "soak.md"), markdownReport(commandLine, result));
     fs.writeFileSync(

@@ -1,8 +1,9 @@
 /**
- * npm run bench:waterfall -- [--reps 10] [--down-after 5000,1500] [--engine redis7] [--out DIR]
+ * npm run bench:waterfall -- [--reps 10] [--down-after 2000] [--ping-periods 1000,400] [--engine redis7] [--out DIR]
  *
  * Where each second of an unplanned failover goes. On the program's cluster in containers (the e2e cluster), for each
- * `down-after-milliseconds` given, the master is killed (`docker kill`, SIGKILL) `--reps` times and frozen
+ * `down-after-milliseconds` given and each Sentinel ping period (set on the running Sentinels with SENTINEL DEBUG
+ * ping-period: 1000 is Sentinel's own, the program's is image/entrypoint.sh's), the master is killed (`docker kill`, SIGKILL) `--reps` times and frozen
  * (`docker pause`) `--reps` times while the documented clients (ioredis and node-redis 6, tools/lib/clients.ts) each
  * confirm every write with WAIT 1. Each step is timed from the fault: the first +sdown of the master, +odown, the
  * leader's +elected-leader, +selected-slave, +promoted-slave, the first and the last Sentinel's +switch-master,
@@ -20,8 +21,9 @@ import { startWriter } from "../test/harness/observers";
 import { loadSettings } from "../settings";
 import { dockerPause } from "../tools/drill";
 import { nodeRedisClient } from "../tools/lib/clients";
-import { ClusterDescription } from "../tools/lib/cluster";
-import { DrillReport, Fault, longestGap, runFailoverDrill, TimelineEvent, waitHealthy } from "../tools/lib/failover";
+import { ClusterDescription, loginAs } from "../tools/lib/cluster";
+import { withConnection } from "../tools/lib/observe";
+import { DrillReport, Fault, inFlightMs, longestGap, runFailoverDrill, TimelineEvent, waitHealthy } from "../tools/lib/failover";
 import { median, waterfallChart } from "./chart";
 
 const program = loadSettings(() => undefined).topology;
@@ -30,7 +32,8 @@ function waterfallOptions() {
     const { values } = parseArgs({
         options: {
             reps: { type: "string", default: "10" },
-            "down-after": { type: "string", default: [...new Set([5000, program.downAfterMilliseconds])].join(",") },
+            "down-after": { type: "string", default: String(program.downAfterMilliseconds) },
+            "ping-periods": { type: "string", default: "1000,400" },
             engine: { type: "string", default: "redis7" },
             out: { type: "string", default: "bench/results" },
         },
@@ -48,7 +51,14 @@ function waterfallOptions() {
         }
         return ms;
     });
-    return { reps, downAfters, engine: values.engine!, config: engineConfig(values.engine!), out: values.out! };
+    const pingPeriods = values["ping-periods"]!.split(",").map((text) => {
+        const ms = Number(text.trim());
+        if (!Number.isInteger(ms) || ms < 100 || ms > 1000) {
+            throw new Error(`--ping-periods takes integers from 100 to 1000, got ${JSON.stringify(text)}`);
+        }
+        return ms;
+    });
+    return { reps, downAfters, pingPeriods, engine: values.engine!, config: engineConfig(values.engine!), out: values.out! };
 }
 
 /** Kills the node's container (SIGKILL: a crash, the OOM killer), then starts it again. */
@@ -104,22 +114,25 @@ const steps: readonly Step[] = [
 async function drillOnce(description: ClusterDescription, fault: Fault, timeoutMs: number): Promise<Drill> {
     const client = nodeRedisClient(description);
     await client.connect();
+    // SET, then WAIT on the same connection (node-redis keeps one connection to the master: masterPoolSize 1), each
+    // with the documented command timeout. Not client.use(): a leased connection has no command timeout, and a write
+    // to a killed master's address would wait for TCP to give up.
     const writer = startWriter(
         "node-redis",
-        (n) =>
-            client.use(async (master) => {
-                await master.set(`waterfall:node-redis:${n}`, "1");
-                return Number(await master.sendCommand(false, ["WAIT", "1", "1000"])) >= 1;
-            }),
+        async (n) => {
+            await client.set(`waterfall:node-redis:${n}`, "1");
+            return Number(await client.sendCommand(false, ["WAIT", "1", "1000"])) >= 1;
+        },
         { maxDurationMs: 4 * timeoutMs },
     );
     try {
         const report = await runFailoverDrill(description, fault, { timeoutMs });
-        const after = writer.successes.find((at) => at > report.faultAt);
+        // None after the writes in flight at the fault: node-redis did not write again before the drill ended (NaN).
+        const after = writer.successes.find((at) => at > report.faultAt + inFlightMs);
         return {
             report,
             nodeRedisFirstMs: after === undefined ? Number.NaN : after - report.faultAt,
-            nodeRedisOutageMs: longestGap(writer.successes.map((at) => ({ at }))),
+            nodeRedisOutageMs: after === undefined ? Number.NaN : longestGap(writer.successes.map((at) => ({ at }))),
         };
     } finally {
         await writer.stop();
@@ -129,6 +142,7 @@ async function drillOnce(description: ClusterDescription, fault: Fault, timeoutM
 
 interface Series {
     readonly downAfter: number;
+    readonly pingPeriod: number;
     readonly fault: string;
     readonly drills: Drill[];
 }
@@ -143,18 +157,25 @@ async function measure(downAfter: number, options: ReturnType<typeof waterfallOp
     const description = cluster.outputs as unknown as ClusterDescription;
     const series: Series[] = [];
     try {
-        for (const fault of [dockerKill(cluster.docker), dockerPause(cluster.docker)]) {
-            const drills: Drill[] = [];
-            for (let rep = 1; rep <= options.reps; rep++) {
-                await waitHealthy(description, 120_000);
-                const drill = await drillOnce(description, fault, downAfter + 60_000);
-                const { report } = drill;
-                console.log(
-                    `down-after ${downAfter}, ${fault.how} #${rep}: failover ${report.failoverMs} ms; outage ioredis ${report.writeOutageMs} ms, node-redis ${drill.nodeRedisOutageMs} ms; ${steps.map((s) => `${s.label} ${s.at(drill) ?? "-"}`).join(", ")}; lost ${report.writesLost}`,
+        for (const pingPeriod of options.pingPeriods) {
+            for (const sentinel of description.sentinelNodes) {
+                await withConnection(sentinel, loginAs(description, "admin"), (client) =>
+                    client.call("SENTINEL", "DEBUG", "ping-period", String(pingPeriod)),
                 );
-                drills.push(drill);
             }
-            series.push({ downAfter, fault: fault.how, drills });
+            for (const fault of [dockerKill(cluster.docker), dockerPause(cluster.docker)]) {
+                const drills: Drill[] = [];
+                for (let rep = 1; rep <= options.reps; rep++) {
+                    await waitHealthy(description, 120_000);
+                    const drill = await drillOnce(description, fault, downAfter + 60_000);
+                    const { report } = drill;
+                    console.log(
+                        `down-after ${downAfter}, ping ${pingPeriod}, ${fault.how} #${rep}: failover ${report.failoverMs} ms; outage ioredis ${report.writeOutageMs} ms, node-redis ${drill.nodeRedisOutageMs} ms; ${steps.map((s) => `${s.label} ${s.at(drill) ?? "-"}`).join(", ")}; lost ${report.writesLost}`,
+                    );
+                    drills.push(drill);
+                }
+                series.push({ downAfter, pingPeriod, fault: fault.how, drills });
+            }
         }
     } finally {
         await removeLabelled(cluster.docker);
@@ -169,13 +190,14 @@ function markdownReport(commandLine: string, engine: string, all: readonly Serie
     const summary = all.map((s) => {
         const failover = s.drills.map((d) => d.report.failoverMs);
         const io = s.drills.map((d) => d.report.writeOutageMs);
-        const nr = s.drills.map((d) => d.nodeRedisOutageMs);
+        const nr = present(s.drills.map((d) => d.nodeRedisOutageMs));
+        const stuck = s.drills.length - nr.length;
         const lost = s.drills.reduce((sum, d) => sum + d.report.writesLost, 0);
-        return `| ${s.downAfter} | ${s.fault} | ${s.drills.length} | ${seconds(median(failover))} (${seconds(Math.max(...failover))}) | ${seconds(median(io))} (${seconds(Math.max(...io))}) | ${seconds(median(nr))} (${seconds(Math.max(...nr))}) | ${lost} |`;
+        return `| ${s.downAfter} | ${s.pingPeriod} | ${s.fault} | ${s.drills.length} | ${seconds(median(failover))} (${seconds(Math.max(...failover))}) | ${seconds(median(io))} (${seconds(Math.max(...io))}) | ${seconds(median(nr))} (${seconds(Math.max(...nr))})${stuck ? `; did not write again in ${stuck}` : ""} | ${lost} |`;
     });
     const stepTables = all.flatMap((s) => [
         "",
-        `### down-after ${s.downAfter} ms, ${s.fault}`,
+        `### down-after ${s.downAfter} ms, ping period ${s.pingPeriod} ms, ${s.fault}`,
         "",
         "| step | median (s) | min | max | step's own median (s) |",
         "|---|---|---|---|---|",
@@ -195,12 +217,12 @@ function markdownReport(commandLine: string, engine: string, all: readonly Serie
         "",
         `Run on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${engine}: the program's cluster in containers (the e2e cluster: 1 master, 2 replicas, 3 Sentinels, quorum ${program.quorum}, failover-timeout ${program.failoverTimeout} ms). The master is killed (\`docker kill\`) or frozen (\`docker pause\`); ioredis 6 and node-redis 6 with the documented settings (tools/lib/clients.ts) write side by side and confirm every write with \`WAIT 1\`. Times from the fault; the Sentinels' events as they arrived at a subscriber.`,
         "",
-        "| down-after (ms) | fault | drills | Sentinel failover: median (max) s | ioredis write outage: median (max) s | node-redis write outage: median (max) s | confirmed writes lost |",
-        "|---|---|---|---|---|---|---|",
+        "| down-after (ms) | Sentinel ping period (ms) | fault | drills | Sentinel failover: median (max) s | ioredis write outage: median (max) s | node-redis write outage: median (max) s | confirmed writes lost |",
+        "|---|---|---|---|---|---|---|---|",
         ...summary,
         "",
         "- Sentinel failover: the fault until every Sentinel names the new master (polled every 50 ms).",
-        "- write outage: the longest time between two consecutive confirmed writes of that client.",
+        '- write outage: the longest time between two consecutive confirmed writes of that client; "did not write again": drills in which node-redis had no confirmed write from the fault until the old master had rejoined (left out of its median).',
         "",
         "![waterfall](waterfall.svg)",
         "",
@@ -216,7 +238,7 @@ async function main(): Promise<void> {
     for (const downAfter of options.downAfters) {
         all.push(...(await measure(downAfter, options)));
     }
-    const commandLine = `npm run bench:waterfall -- --reps ${options.reps} --down-after ${options.downAfters.join(",")} --engine ${options.engine}`;
+    const commandLine = `npm run bench:waterfall -- --reps ${options.reps} --down-after ${options.downAfters.join(",")} --ping-periods ${options.pingPeriods.join(",")} --engine ${options.engine}`;
     fs.mkdirSync(options.out, { recursive: true });
     fs.writeFileSync(path.join(options.out, "waterfall.md"), markdownReport(commandLine, options.engine, all));
     fs.writeFileSync(
@@ -224,7 +246,7 @@ async function main(): Promise<void> {
         waterfallChart(
             "Where a failover's seconds go (median from the fault; whiskers: min-max)",
             all.map((s) => ({
-                label: `down-after ${s.downAfter} ms, ${s.fault}`,
+                label: `down-after ${s.downAfter} ms, ping every ${s.pingPeriod} ms, ${s.fault}`,
                 steps: steps.map((step) => ({ label: step.label, values: present(s.drills.map((d) => step.at(d))) })),
             })),
         ),
