@@ -13,6 +13,17 @@ export { median };
 
 const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** A self-contained SVG document: white background, the title centred on top, then `body`. */
+const svgDocument = (width: number, height: number, fontSize: number, title: string, body: readonly string[]) =>
+    [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="${fontSize}">`,
+        `<rect width="100%" height="100%" fill="white"/>`,
+        `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
+        ...body,
+        `</svg>`,
+        "",
+    ].join("\n");
+
 export function outageChart(title: string, series: readonly ChartSeries[]): string {
     const width = 760;
     const barHeight = 34;
@@ -36,15 +47,10 @@ export function outageChart(title: string, series: readonly ChartSeries[]): stri
             `<text x="${(left + scale(m) + 8).toFixed(1)}" y="${y + barHeight / 2 + 5}">${(m / 1000).toFixed(1)} s</text>`,
         ].join("");
     });
-    return [
-        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">`,
-        `<rect width="100%" height="100%" fill="white"/>`,
-        `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
+    return svgDocument(width, height, 13, title, [
         ...rows,
         `<text x="${left}" y="${height - 12}" fill="#555">bar: median; dots: each repetition</text>`,
-        `</svg>`,
-        "",
-    ].join("\n");
+    ]);
 }
 
 /** The value below which a fraction `q` of `values` lies (nearest rank); 0 for no values. */
@@ -104,18 +110,13 @@ export function latencyChart(
         (m) =>
             `<line x1="${xOf(m.at)}" y1="${top}" x2="${xOf(m.at)}" y2="${height - bottom}" stroke="#c00" stroke-dasharray="4 3"/><text x="${xOf(m.at) + 3}" y="${height - bottom - 6}" fill="#c00" font-size="11">${escape(m.label)}</text>`,
     );
-    return [
-        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">`,
-        `<rect width="100%" height="100%" fill="white"/>`,
-        `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
+    return svgDocument(width, height, 13, title, [
         ...xTicks,
         ...yTicks,
         ...marks,
         ...lines,
         `<text x="${width / 2}" y="${height - 14}" text-anchor="middle" fill="#555">reply time (log); red: candidate down-after-milliseconds</text>`,
-        `</svg>`,
-        "",
-    ].join("\n");
+    ]);
 }
 
 /**
@@ -153,13 +154,5 @@ export function waterfallChart(title: string, groups: readonly { label: string; 
         (ms) =>
             `<line x1="${xOf(ms)}" y1="${top}" x2="${xOf(ms)}" y2="${y}" stroke="#eee"/><text x="${xOf(ms)}" y="${y + 16}" text-anchor="middle">${ms / 1000} s</text>`,
     );
-    return [
-        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 40}" font-family="sans-serif" font-size="12">`,
-        `<rect width="100%" height="100%" fill="white"/>`,
-        `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
-        ...ticks,
-        ...parts,
-        `</svg>`,
-        "",
-    ].join("\n");
+    return svgDocument(width, y + 40, 12, title, [...ticks, ...parts]);
 }

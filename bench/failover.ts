@@ -22,7 +22,7 @@ import { dockerPause } from "../tools/drill";
 import { ClusterDescription } from "../tools/lib/cluster";
 import { DrillReport, Fault, runFailoverDrill, waitHealthy } from "../tools/lib/failover";
 import { assessUntilHealthy } from "../tools/lib/gate";
-import { benchOptions } from "./options";
+import { benchOptions, loadIndex } from "./options";
 import { median, outageChart } from "./chart";
 
 interface Configuration {
@@ -112,13 +112,6 @@ interface Drillable {
     readonly engine: string;
     stop(): Promise<unknown>;
 }
-
-/** A fresh load of index.ts for each container cluster, after the mocks are set: not from the module cache. */
-const loadIndex = () => {
-    delete require.cache[require.resolve("../index")];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("../index");
-};
 
 async function startDrillable(config: Configuration): Promise<Drillable> {
     if (config.engine !== undefined) {

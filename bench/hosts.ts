@@ -24,14 +24,7 @@ import { DrillReport, runFailoverDrill, waitHealthy } from "../tools/lib/failove
 import { freezeHost, hostOf, HostFaultReport, runHostFault } from "../tools/lib/hostFault";
 import { pollUntil } from "../tools/lib/poll";
 import { median } from "./chart";
-import { benchOptions } from "./options";
-
-/** A fresh load of index.ts for each cluster, after the mocks are set: not from the module cache. */
-const loadIndex = () => {
-    delete require.cache[require.resolve("../index")];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("../index");
-};
+import { benchOptions, loadIndex } from "./options";
 
 /** One row of figures: failover (fault to every answering Sentinel naming the new master) and the client's write gap. */
 interface Row {

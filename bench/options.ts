@@ -11,3 +11,10 @@ export function benchOptions(defaultReps: number, maxReps: number): { reps: numb
     }
     return { reps, out: values.out! };
 }
+
+/** A fresh load of index.ts for each cluster a benchmark starts, after the mocks are set: not from the module cache. */
+export function loadIndex(): Record<string, unknown> {
+    delete require.cache[require.resolve("../index")];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("../index");
+}

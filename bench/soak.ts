@@ -36,6 +36,7 @@ import { SentinelEvent, watchSentinelEvents, waitHealthy } from "../tools/lib/fa
 import { parseInfo, withConnection } from "../tools/lib/observe";
 import { pollUntil } from "../tools/lib/poll";
 import { latencyChart, median, quantile } from "./chart";
+import { loadIndex } from "./options";
 import { PingBatch, PingWorkerData } from "./pingWorker";
 
 const program = loadSettings(() => undefined).topology;
@@ -79,13 +80,6 @@ function soakOptions() {
         out: values.out!,
     };
 }
-
-/** A fresh load of index.ts after the mocks are set: not from the module cache. */
-const loadIndex = () => {
-    delete require.cache[require.resolve("../index")];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("../index");
-};
 
 /** Addresses on redisnet for the soak's own containers, above the cluster's nodes and the tests' probe (.31). */
 const helperIp = (description: ClusterDescription, host: number) =>

@@ -25,6 +25,7 @@ import { ClusterDescription, loginAs } from "../tools/lib/cluster";
 import { withConnection } from "../tools/lib/observe";
 import { DrillReport, Fault, inFlightMs, longestGap, runFailoverDrill, TimelineEvent, waitHealthy } from "../tools/lib/failover";
 import { median, waterfallChart } from "./chart";
+import { loadIndex } from "./options";
 
 const program = loadSettings(() => undefined).topology;
 
@@ -148,11 +149,6 @@ interface Series {
 }
 
 async function measure(downAfter: number, options: ReturnType<typeof waterfallOptions>): Promise<Series[]> {
-    const loadIndex = () => {
-        delete require.cache[require.resolve("../index")];
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return require("../index");
-    };
     const cluster = await startCluster(loadIndex, { ...options.config, downAfterMilliseconds: String(downAfter) });
     const description = cluster.outputs as unknown as ClusterDescription;
     const series: Series[] = [];
