@@ -140,7 +140,7 @@ describe("sentinel.conf", () => {
             "sentinel monitor mymaster 192.168.55.10 6379 2",
             "sentinel auth-user mymaster sentinelredis",
             `sentinel auth-pass mymaster ${passwords.sentinelredis}`,
-            "sentinel down-after-milliseconds mymaster 5000",
+            "sentinel down-after-milliseconds mymaster 3000",
             "sentinel failover-timeout mymaster 15000",
             "sentinel parallel-syncs mymaster 1",
             "sentinel sentinel-user sentinelsentinel",
