@@ -210,15 +210,22 @@ async function loadDataset(description: ClusterDescription, master: NodeAddress,
     const valueBytes = 10_000;
     const keys = Math.round((gigabytes * 1e9) / valueBytes);
     try {
-        for (let i = 0; i < keys; i += 100) {
+        for (let i = 0, retries = 0; i < keys; i += 100) {
             const pipeline = client.pipeline();
             for (let j = i; j < Math.min(keys, i + 100); j++) {
                 pipeline.set(`soak:data:${j}`, randomBytes(valueBytes));
             }
             const replies = await pipeline.exec();
-            const failed = replies?.find(([error]) => error);
+            const failed = replies?.find(([error]) => error)?.[0] as Error | undefined;
+            // The write guard refuses writes while the replicas lag (min-replicas-max-lag): wait, and send again.
+            if (failed && /^NOREPLICAS/.test(failed.message) && retries < 600) {
+                retries++;
+                i -= 100;
+                await new Promise((resolve) => setTimeout(resolve, 500));
+                continue;
+            }
             if (failed) {
-                throw new Error(`loading the dataset: ${(failed[0] as Error).message}`);
+                throw new Error(`loading the dataset: ${failed.message}`);
             }
             if (i % 50_000 === 0) {
                 console.log(`dataset: ${((i * valueBytes) / 1e9).toFixed(1)} of ${gigabytes} GB`);
