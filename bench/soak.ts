@@ -25,7 +25,7 @@ import { parseArgs } from "util";
 import { Worker } from "worker_threads";
 import Docker from "dockerode";
 import Redis from "ioredis";
-import { engineConfig, RunningCluster, startCluster } from "../test/docker/cluster";
+import { engineConfig, RunningCluster, sentinelPingPeriodMs, startCluster } from "../test/docker/cluster";
 import { e2eLabel, removeLabelled } from "../test/docker/deployer";
 import { execIn } from "../test/docker/exec";
 import { tarOf } from "../test/docker/tarEntries";
@@ -41,16 +41,6 @@ import { PingBatch, PingWorkerData } from "./pingWorker";
 
 const program = loadSettings(() => undefined).topology;
 
-/** The ping period the program's Sentinels run with: SENTINEL_PING_PERIOD_MS in image/entrypoint.sh. */
-function programPingPeriod(): number {
-    const entrypoint = fs.readFileSync(path.join(__dirname, "..", "image", "entrypoint.sh"), "utf8");
-    const match = /^readonly SENTINEL_PING_PERIOD_MS=(\d+)$/m.exec(entrypoint);
-    if (!match) {
-        throw new Error("image/entrypoint.sh no longer sets SENTINEL_PING_PERIOD_MS; give --ping-period");
-    }
-    return Number(match[1]);
-}
-
 function soakOptions() {
     const { values } = parseArgs({
         options: {
@@ -58,7 +48,7 @@ function soakOptions() {
             "dataset-gb": { type: "string", default: "3" },
             candidates: { type: "string", default: "5000,3000,2000,1500,1000" },
             engine: { type: "string", default: "redis7" },
-            "ping-period": { type: "string", default: String(programPingPeriod()) },
+            "ping-period": { type: "string", default: String(sentinelPingPeriodMs()) },
             out: { type: "string", default: "bench/results" },
         },
     });

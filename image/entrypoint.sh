@@ -688,7 +688,7 @@ run_server() {
     SERVER_PID=$!
     # A stop that came between the two lines above found no server to pass the signal to.
     [[ -z "$STOPPING" ]] || kill -TERM "$SERVER_PID"
-    [[ "$NODE_KIND" != sentinel || -n "$STOPPING" ]] || tune_sentinel "$conf"
+    [[ "$NODE_KIND" != sentinel ]] || tune_sentinel "$conf"
     # wait returns early when a trapped signal arrives (the trap runs right after); wait again until the server is gone.
     while :; do
         status=0

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import Docker from "dockerode";
 import { Principal } from "../../acl";
 import { mockImageId, ProgramRun, runProgram } from "../support/pulumiProgram";
@@ -105,4 +107,14 @@ export async function startCluster(
         imageId,
         upMs: Date.now() - started,
     };
+}
+
+/** The ping period the image's entrypoint gives every Sentinel (SENTINEL_PING_PERIOD_MS in image/entrypoint.sh). */
+export function sentinelPingPeriodMs(): number {
+    const entrypoint = fs.readFileSync(path.join(__dirname, "..", "..", "image", "entrypoint.sh"), "utf8");
+    const match = /^readonly SENTINEL_PING_PERIOD_MS=(\d+)$/m.exec(entrypoint);
+    if (!match) {
+        throw new Error("image/entrypoint.sh no longer sets SENTINEL_PING_PERIOD_MS");
+    }
+    return Number(match[1]);
 }

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import Docker from "dockerode";
-import { ClusterOutputs, RunningCluster, startCluster } from "../docker/cluster";
+import { ClusterOutputs, RunningCluster, sentinelPingPeriodMs, startCluster } from "../docker/cluster";
 import { removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
 import { ensureNodeImage } from "../docker/images";
@@ -237,9 +237,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             const timers = await probe.cli("admin", sentinel, "SENTINEL", "DEBUG");
             expect({ sentinel: sentinel.name, pingPeriod: timers[timers.indexOf("PING-PERIOD") + 1] }).toEqual({
                 sentinel: sentinel.name,
-                pingPeriod: /^readonly SENTINEL_PING_PERIOD_MS=(\d+)$/m.exec(
-                    fs.readFileSync(path.join(__dirname, "../../image/entrypoint.sh"), "utf8"),
-                )?.[1],
+                pingPeriod: String(sentinelPingPeriodMs()),
             });
             await waitFor(
                 `${sentinel.name} to know ${replicas.length} replicas and ${outputs.sentinelNodes.length - 1} other Sentinels`,

@@ -40,7 +40,7 @@ const stacks: Readonly<Record<string, Record<string, string>>> = {
 const withoutLazyfree = (snapshot: Record<string, ResourceSnapshot>): Record<string, ResourceSnapshot> =>
     JSON.parse(JSON.stringify(snapshot).replace(/# Free large values in a background thread[^]*?replica-lazy-flush yes\\n/g, ""));
 
-const nodesReplaced = (changes: ReturnType<typeof planOf>, type: string) =>
+const namesReplaced = (changes: ReturnType<typeof planOf>, type: string) =>
     changes
         .filter((step) => step.op === "replace" && step.urn.includes(`$${type}::`))
         .map((step) => step.urn.split("::").pop())
@@ -60,7 +60,7 @@ describe.each(Object.keys(stacks))("an existing single-host stack (%s)", (stack)
         const baseline = JSON.parse(fs.readFileSync(baselineFile(stack), "utf8")) as Record<string, ResourceSnapshot>;
         const changes = planOf(baseline, snapshot).filter((step) => step.op !== "same");
         expect(changes.map((step) => step.op)).toEqual(["replace", "replace", "replace"]);
-        expect(nodesReplaced(changes, "docker:index/container:Container")).toEqual(["redis1", "redis2", "redis3"]);
+        expect(namesReplaced(changes, "docker:index/container:Container")).toEqual(["redis1", "redis2", "redis3"]);
         // Providers and dependencies too: the engine orders and routes its steps by them.
         expect(withoutLazyfree(snapshot)).toEqual(baseline);
     }, 60_000);
@@ -73,8 +73,8 @@ describe("an existing single-host stack that left the engine to the default", ()
         const changes = planOf(baseline, snapshotOf(run)).filter((step) => step.op !== "same");
         expect(changes.filter((step) => step.op === "create" || step.op === "delete")).toEqual([]);
         expect(changes).toHaveLength(7);
-        expect(nodesReplaced(changes, "docker:index/image:Image")).toHaveLength(1);
-        expect(nodesReplaced(changes, "docker:index/container:Container")).toEqual([
+        expect(namesReplaced(changes, "docker:index/image:Image")).toHaveLength(1);
+        expect(namesReplaced(changes, "docker:index/container:Container")).toEqual([
             "redis1",
             "redis2",
             "redis3",
