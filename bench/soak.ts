@@ -193,6 +193,41 @@ interface Action {
     readonly what: string;
 }
 
+/** One stall a node measured in itself (its latency monitor): what it was doing, when (unix s), and for how long. */
+interface NodeStall {
+    readonly node: string;
+    readonly event: string;
+    readonly at: number;
+    readonly ms: number;
+}
+
+/** The nodes' own latency monitors record every stall from this long on (ms). */
+const stallThresholdMs = 100;
+
+/** Every stall each node's latency monitor kept (the last 160 of each kind, at most one per second), and its forks. */
+async function nodeStalls(description: ClusterDescription): Promise<{ stalls: NodeStall[]; forks: Record<string, string> }> {
+    const stalls: NodeStall[] = [];
+    const forks: Record<string, string> = {};
+    for (const node of description.redisNodes) {
+        await withConnection(
+            node,
+            loginAs(description, "admin"),
+            async (client) => {
+                const latest = (await client.call("LATENCY", "LATEST")) as [string, ...unknown[]][];
+                for (const [event] of latest) {
+                    const history = (await client.call("LATENCY", "HISTORY", event)) as [number, number][];
+                    stalls.push(...history.map(([at, ms]) => ({ node: node.name, event, at, ms })));
+                }
+                const stats = parseInfo(await client.info("stats"));
+                forks[node.name] =
+                    `${stats.total_forks ?? "?"} forks, the last ${(Number(stats.latest_fork_usec) / 1000).toFixed(0)} ms`;
+            },
+            10_000,
+        );
+    }
+    return { stalls, forks };
+}
+
 async function loadDataset(description: ClusterDescription, master: NodeAddress, gigabytes: number): Promise<number> {
     const admin = loginAs(description, "admin");
     const client = new Redis({ host: master.ip, port: master.port, username: admin.username, password: admin.password });
@@ -266,6 +301,8 @@ function startPingWorker(description: ClusterDescription, samples: PingBatch["sa
 
 interface SoakResult {
     readonly engine: string;
+    readonly stalls: readonly NodeStall[];
+    readonly forks: Readonly<Record<string, string>>;
     readonly minutes: number;
     readonly datasetGb: number;
     readonly keys: number;
@@ -279,6 +316,8 @@ interface SoakResult {
 }
 
 const minSec = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}`;
+/** When, relative to the load's first action (the pings start a little before it). */
+const whenInSoak = (ms: number) => (ms < 0 ? `${minSec(-ms)} before the load started` : `at ${minSec(ms)} into the soak`);
 
 function progressLine(elapsedMs: number, totalMs: number, result: Pick<SoakResult, "events" | "pings" | "candidates">) {
     const ms = result.pings.map((p) => p.ms);
@@ -306,6 +345,12 @@ async function soak(options: ReturnType<typeof soakOptions>): Promise<SoakResult
         await replicasCaughtUp(description, master, 600_000);
         console.log(`dataset of ${options.datasetGb} GB (${keys} keys) on every node after ${minSec(Date.now() - started)}`);
 
+        // Each node records its own stalls (fork, AOF write/fsync, slow command), to tell them from the host's.
+        for (const node of description.redisNodes) {
+            await withConnection(node, loginAs(description, "admin"), (c) =>
+                c.config("SET", "latency-monitor-threshold", String(stallThresholdMs)),
+            );
+        }
         // The watchers first, so that the load's start is watched too.
         const observers = [];
         for (let i = 0; i < 3; i++) {
@@ -399,8 +444,11 @@ async function soak(options: ReturnType<typeof soakOptions>): Promise<SoakResult
             },
             10_000,
         );
+        const { stalls, forks } = await nodeStalls(description);
         return {
             engine,
+            stalls,
+            forks,
             minutes: options.minutes,
             datasetGb: options.datasetGb,
             keys,
@@ -458,6 +506,27 @@ function verdicts(result: SoakResult, worstPingMs: number): Verdict[] {
     });
 }
 
+/** The node's own stalls that overlap a ping's wait (the monitor stamps a stall, to the second, when it ends). */
+function ownStalls(result: SoakResult, ping: PingBatch["samples"][number]): string {
+    const overlapping = result.stalls.filter(
+        (s) => s.node === ping.node && s.at * 1000 + 1000 >= ping.sentAt && s.at * 1000 - s.ms <= ping.sentAt + ping.ms,
+    );
+    return overlapping.length ? overlapping.map((s) => `${s.event} ${s.ms} ms`).join(", ") : "no stall of its own";
+}
+
+function stallSummary(result: SoakResult, node: string): string {
+    const own = result.stalls.filter((s) => s.node === node);
+    const kinds = [...new Set(own.map((s) => s.event))];
+    return kinds.length
+        ? kinds
+              .map((kind) => {
+                  const ms = own.filter((s) => s.event === kind).map((s) => s.ms);
+                  return `${kind} ${ms.length}, ${Math.max(...ms)} ms`;
+              })
+              .join("; ")
+        : "none";
+}
+
 function markdownReport(commandLine: string, result: SoakResult): string {
     const all = result.pings.map((p) => p.ms);
     const worst = [...result.pings].sort((a, b) => b.ms - a.ms).slice(0, 5);
@@ -508,12 +577,19 @@ function markdownReport(commandLine: string, result: SoakResult): string {
         ...byNode,
         `| all | ${all.length} | ${median(all).toFixed(2)} | ${quantile(all, 0.99).toFixed(2)} | ${quantile(all, 0.999).toFixed(1)} | ${Math.max(...all).toFixed(1)} |`,
         "",
-        "The five slowest replies, and the load's last action before each:",
+        "The five slowest replies, the load's last action before each, and what the node itself measured then (its latency monitor's stalls of at least " +
+            `${stallThresholdMs} ms that overlap the wait, to the second):`,
         "",
         ...worst.map(
             (p) =>
-                `- ${p.ms.toFixed(0)} ms, ${p.node}, at ${minSec(p.sentAt - (result.actions[0]?.at ?? p.sentAt))} into the soak: ${during(p.sentAt)}`,
+                `- ${p.ms.toFixed(0)} ms, ${p.node}, ${whenInSoak(p.sentAt - (result.actions[0]?.at ?? p.sentAt))}: ${during(p.sentAt)}; the node: ${ownStalls(result, p)}`,
         ),
+        "",
+        `What each node's latency monitor recorded (stalls of at least ${stallThresholdMs} ms, by kind: count, longest):`,
+        "",
+        "| node | forks | stalls |",
+        "|---|---|---|",
+        ...Object.entries(result.forks).map(([node, forks]) => `| ${node} | ${forks} | ${stallSummary(result, node)} |`),
         "",
         "![ping replies slower than x, per node, with the candidates' down-after](soak-pings.svg)",
         "",
@@ -543,7 +619,7 @@ async function main(): Promise<void> {
     );
     fs.writeFileSync(
         path.join(options.out, "soak-events.json"),
-        JSON.stringify({ events: result.events, actions: result.actions }, null, 1),
+        JSON.stringify({ events: result.events, actions: result.actions, stalls: result.stalls }, null, 1),
     );
     console.log(`wrote ${path.join(options.out, "soak.md")}, soak-pings.svg and soak-events.json`);
 }
