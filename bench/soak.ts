@@ -1,5 +1,5 @@
 /**
- * npm run bench:soak -- [--minutes 20] [--dataset-gb 3] [--candidates 5000,3000,2000,1500,1000] [--engine redis7]
+ * npm run bench:soak -- [--minutes 20] [--dataset-gb 3] [--candidates 5000,4000,3500,3000,2500,2000,1500] [--engine redis7]
  *                       [--out DIR]
  *
  * Holds the program's cluster in containers under the heaviest load we expect of it and records every time a Sentinel
@@ -46,7 +46,7 @@ function soakOptions() {
         options: {
             minutes: { type: "string", default: "20" },
             "dataset-gb": { type: "string", default: "3" },
-            candidates: { type: "string", default: "5000,3000,2000,1500,1000" },
+            candidates: { type: "string", default: "5000,4000,3500,3000,2500,2000,1500" },
             engine: { type: "string", default: "redis7" },
             "ping-period": { type: "string", default: String(sentinelPingPeriodMs()) },
             out: { type: "string", default: "bench/results" },
