@@ -1,5 +1,6 @@
 /**
  * npm run bench:waterfall -- [--reps 10] [--down-after 2000] [--ping-periods 1000,400] [--engine redis7] [--out DIR]
+ *                            [--node-redis-scan-ms 1000]
  *
  * Where each second of an unplanned failover goes. On the program's cluster in containers (the e2e cluster), for each
  * `down-after-milliseconds` given and each Sentinel ping period (set on the running Sentinels with SENTINEL DEBUG
@@ -37,8 +38,18 @@ function waterfallOptions() {
             "ping-periods": { type: "string", default: "1000,400" },
             engine: { type: "string", default: "redis7" },
             out: { type: "string", default: "bench/results" },
+            // node-redis's scanInterval; the documented one (tools/lib/clients.ts) unless given.
+            "node-redis-scan-ms": { type: "string" },
         },
     });
+    const scanText = values["node-redis-scan-ms"];
+    const nodeRedisScanMs = scanText === undefined ? undefined : Number(scanText);
+    if (
+        nodeRedisScanMs !== undefined &&
+        (!Number.isInteger(nodeRedisScanMs) || nodeRedisScanMs < 100 || nodeRedisScanMs > 10_000)
+    ) {
+        throw new Error(`--node-redis-scan-ms must be an integer from 100 to 10000, got ${JSON.stringify(scanText)}`);
+    }
     const reps = Number(values.reps);
     if (!Number.isInteger(reps) || reps < 1 || reps > 50) {
         throw new Error(`--reps must be an integer from 1 to 50, got ${JSON.stringify(values.reps)}`);
@@ -59,7 +70,15 @@ function waterfallOptions() {
         }
         return ms;
     });
-    return { reps, downAfters, pingPeriods, engine: values.engine!, config: engineConfig(values.engine!), out: values.out! };
+    return {
+        reps,
+        downAfters,
+        pingPeriods,
+        nodeRedisScanMs,
+        engine: values.engine!,
+        config: engineConfig(values.engine!),
+        out: values.out!,
+    };
 }
 
 /** Kills the node's container (SIGKILL: a crash, the OOM killer), then starts it again. */
@@ -112,8 +131,13 @@ const steps: readonly Step[] = [
     { label: "node-redis: first confirmed write", at: (d) => d.nodeRedisFirstMs },
 ];
 
-async function drillOnce(description: ClusterDescription, fault: Fault, timeoutMs: number): Promise<Drill> {
-    const client = nodeRedisClient(description);
+async function drillOnce(
+    description: ClusterDescription,
+    fault: Fault,
+    timeoutMs: number,
+    nodeRedisScanMs: number | undefined,
+): Promise<Drill> {
+    const client = nodeRedisClient(description, nodeRedisScanMs);
     await client.connect();
     // SET, then WAIT on the same connection (node-redis keeps one connection to the master: masterPoolSize 1), each
     // with the documented command timeout. Not client.use(): a leased connection has no command timeout, and a write
@@ -163,7 +187,7 @@ async function measure(downAfter: number, options: ReturnType<typeof waterfallOp
                 const drills: Drill[] = [];
                 for (let rep = 1; rep <= options.reps; rep++) {
                     await waitHealthy(description, 120_000);
-                    const drill = await drillOnce(description, fault, downAfter + 60_000);
+                    const drill = await drillOnce(description, fault, downAfter + 60_000, options.nodeRedisScanMs);
                     const { report } = drill;
                     console.log(
                         `down-after ${downAfter}, ping ${pingPeriod}, ${fault.how} #${rep}: failover ${report.failoverMs} ms; outage ioredis ${report.writeOutageMs} ms, node-redis ${drill.nodeRedisOutageMs} ms; ${steps.map((s) => `${s.label} ${s.at(drill) ?? "-"}`).join(", ")}; lost ${report.writesLost}`,
@@ -182,7 +206,12 @@ async function measure(downAfter: number, options: ReturnType<typeof waterfallOp
 const seconds = (ms: number) => (Number.isNaN(ms) ? "-" : (ms / 1000).toFixed(2));
 const present = (values: (number | undefined)[]) => values.filter((v): v is number => v !== undefined && !Number.isNaN(v));
 
-function markdownReport(commandLine: string, engine: string, all: readonly Series[]): string {
+function markdownReport(
+    commandLine: string,
+    engine: string,
+    nodeRedisScanMs: number | undefined,
+    all: readonly Series[],
+): string {
     const summary = all.map((s) => {
         const failover = s.drills.map((d) => d.report.failoverMs);
         const io = s.drills.map((d) => d.report.writeOutageMs);
@@ -211,7 +240,7 @@ function markdownReport(commandLine: string, engine: string, all: readonly Serie
         "",
         `Command: \`${commandLine}\``,
         "",
-        `Run on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${engine}: the program's cluster in containers (the e2e cluster: 1 master, 2 replicas, 3 Sentinels, quorum ${program.quorum}, failover-timeout ${program.failoverTimeout} ms). The master is killed (\`docker kill\`) or frozen (\`docker pause\`); ioredis 6 and node-redis 6 with the documented settings (tools/lib/clients.ts) write side by side and confirm every write with \`WAIT 1\`. Times from the fault; the Sentinels' events as they arrived at a subscriber.`,
+        `Run on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${engine}: the program's cluster in containers (the e2e cluster: 1 master, 2 replicas, 3 Sentinels, quorum ${program.quorum}, failover-timeout ${program.failoverTimeout} ms). The master is killed (\`docker kill\`) or frozen (\`docker pause\`); ioredis 6 and node-redis 6 with the documented settings (tools/lib/clients.ts${nodeRedisScanMs === undefined ? "" : `; node-redis with scanInterval ${nodeRedisScanMs} ms instead`}) write side by side and confirm every write with \`WAIT 1\`. Times from the fault; the Sentinels' events as they arrived at a subscriber.`,
         "",
         "| down-after (ms) | Sentinel ping period (ms) | fault | drills | Sentinel failover: median (max) s | ioredis write outage: median (max) s | node-redis write outage: median (max) s | confirmed writes lost |",
         "|---|---|---|---|---|---|---|---|",
@@ -234,9 +263,12 @@ async function main(): Promise<void> {
     for (const downAfter of options.downAfters) {
         all.push(...(await measure(downAfter, options)));
     }
-    const commandLine = `npm run bench:waterfall -- --reps ${options.reps} --down-after ${options.downAfters.join(",")} --ping-periods ${options.pingPeriods.join(",")} --engine ${options.engine}`;
+    const commandLine = `npm run bench:waterfall -- --reps ${options.reps} --down-after ${options.downAfters.join(",")} --ping-periods ${options.pingPeriods.join(",")} --engine ${options.engine}${options.nodeRedisScanMs === undefined ? "" : ` --node-redis-scan-ms ${options.nodeRedisScanMs}`}`;
     fs.mkdirSync(options.out, { recursive: true });
-    fs.writeFileSync(path.join(options.out, "waterfall.md"), markdownReport(commandLine, options.engine, all));
+    fs.writeFileSync(
+        path.join(options.out, "waterfall.md"),
+        markdownReport(commandLine, options.engine, options.nodeRedisScanMs, all),
+    );
     fs.writeFileSync(
         path.join(options.out, "waterfall.svg"),
         waterfallChart(

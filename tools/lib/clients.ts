@@ -123,9 +123,12 @@ export function nodeRedisOptions(stack: ClientStack) {
     } satisfies RedisSentinelOptions;
 }
 
-/** A node-redis Sentinel client with the documented settings; call connect() before the first command. */
-export function nodeRedisClient(stack: ClientStack) {
-    const client = createSentinel(nodeRedisOptions(stack));
+/**
+ * A node-redis Sentinel client with the documented settings (a benchmark may try another `scanInterval`); call
+ * connect() before the first command.
+ */
+export function nodeRedisClient(stack: ClientStack, scanInterval = nodeRedisOptions(stack).scanInterval) {
+    const client = createSentinel({ ...nodeRedisOptions(stack), scanInterval });
     client.on("error", () => undefined);
     return client;
 }
