@@ -109,12 +109,18 @@ export async function startCluster(
     };
 }
 
-/** The ping period the image's entrypoint gives every Sentinel (SENTINEL_PING_PERIOD_MS in image/entrypoint.sh). */
-export function sentinelPingPeriodMs(): number {
+/** A period the image's entrypoint gives every Sentinel (`readonly NAME=...` in image/entrypoint.sh), in ms. */
+function entrypointPeriodMs(name: "SENTINEL_PING_PERIOD_MS" | "SENTINEL_INFO_PERIOD_MS"): number {
     const entrypoint = fs.readFileSync(path.join(__dirname, "..", "..", "image", "entrypoint.sh"), "utf8");
-    const match = /^readonly SENTINEL_PING_PERIOD_MS=(\d+)$/m.exec(entrypoint);
+    const match = new RegExp(`^readonly ${name}=(\\d+)$`, "m").exec(entrypoint);
     if (!match) {
-        throw new Error("image/entrypoint.sh no longer sets SENTINEL_PING_PERIOD_MS");
+        throw new Error(`image/entrypoint.sh no longer sets ${name}`);
     }
     return Number(match[1]);
 }
+
+/** The ping period the image's entrypoint gives every Sentinel (SENTINEL_PING_PERIOD_MS). */
+export const sentinelPingPeriodMs = () => entrypointPeriodMs("SENTINEL_PING_PERIOD_MS");
+
+/** The INFO period the image's entrypoint gives every Sentinel (SENTINEL_INFO_PERIOD_MS). */
+export const sentinelInfoPeriodMs = () => entrypointPeriodMs("SENTINEL_INFO_PERIOD_MS");

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import Docker from "dockerode";
-import { ClusterOutputs, RunningCluster, sentinelPingPeriodMs, startCluster } from "../docker/cluster";
+import { ClusterOutputs, RunningCluster, sentinelInfoPeriodMs, sentinelPingPeriodMs, startCluster } from "../docker/cluster";
 import { removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
 import { ensureNodeImage } from "../docker/images";
@@ -233,11 +233,14 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             );
         }
         for (const sentinel of outputs.sentinelNodes) {
-            // The entrypoint has each Sentinel ping every SENTINEL_PING_PERIOD_MS (SENTINEL DEBUG, runtime only).
+            // The entrypoint has each Sentinel ping every SENTINEL_PING_PERIOD_MS and read INFO every
+            // SENTINEL_INFO_PERIOD_MS (SENTINEL DEBUG, runtime only).
             const timers = await probe.cli("admin", sentinel, "SENTINEL", "DEBUG");
-            expect({ sentinel: sentinel.name, pingPeriod: timers[timers.indexOf("PING-PERIOD") + 1] }).toEqual({
+            const timer = (name: string) => timers[timers.indexOf(name) + 1];
+            expect({ sentinel: sentinel.name, pingPeriod: timer("PING-PERIOD"), infoPeriod: timer("INFO-PERIOD") }).toEqual({
                 sentinel: sentinel.name,
                 pingPeriod: String(sentinelPingPeriodMs()),
+                infoPeriod: String(sentinelInfoPeriodMs()),
             });
             await waitFor(
                 `${sentinel.name} to know ${replicas.length} replicas and ${outputs.sentinelNodes.length - 1} other Sentinels`,

@@ -19,10 +19,11 @@ import { mockImageId, runProgram } from "../support/pulumiProgram";
 import { describeWithEngine, loadProgram } from "./support";
 
 /**
- * The longest write gap a switch may cost: the master's handover, as in any rolling update (maintenance.test.ts). The
- * issue asks for 2 s; measured 1.47-2.42 s over 15 runs of the three switches on this 2-core machine (README).
+ * The longest write gap a switch may cost: the master's handover, as in any rolling update (maintenance.test.ts). Since
+ * the Sentinels read INFO every 0.5 s (SENTINEL_INFO_PERIOD_MS) a handover costs 1.0-1.6 s on this 2-core machine
+ * (README, "Choosing the engine").
  */
-const switchGapBoundMs = 2500;
+const switchGapBoundMs = 2000;
 
 const switches: readonly [TestEngine, TestEngine, RegExp][] = [
     ["redis7", "valkey", /^valkey 8\.1\.\d+$/],
@@ -105,13 +106,21 @@ describeWithEngine("switching the engine of a running cluster with pulumi up", (
                 (write, index) => index > 0 && write.at - writer.confirmed[index - 1].at === gap,
             );
             const gapFrom = gapEnd > 0 ? writer.confirmed[gapEnd - 1].at - started : undefined;
+            // The entrypoint's own account of the stop in which the longest gap began (no password in it).
+            const gapStep = steps.find(
+                (step) => gapFrom !== undefined && step.startedAt - started <= gapFrom && gapFrom <= step.doneAt - started,
+            );
+            const gapStory = (gapStep?.lastWords ?? "").split("\n").filter((line) => line.startsWith("entrypoint["));
             const assessment = await assessUntilHealthy(description, 30_000);
             console.log(
                 `e2e switch ${from} -> ${to}: ${Date.now() - started} ms, longest write gap ${gap} ms from +${gapFrom} ms, ${writer.confirmed.length} confirmed, ${lost} lost, ` +
                     `${doubles.length} samples with two masters, during a handover, master now ${master}, nodes ${assessment.nodes.map((row) => `${row.node} ${row.version}`).join(", ")}; ` +
                     steps
                         .map((step) => `${step.name} ${step.op} +${step.startedAt - started}..+${step.doneAt - started} ms`)
-                        .join(", "),
+                        .join(", ") +
+                    (gap > switchGapBoundMs
+                        ? `; the gap began in ${gapStep?.name}'s replacement, which said:\n${gapStory.join("\n")}`
+                        : ""),
             );
             expect(steps.every((step) => step.op === "replace")).toBe(true);
             expect(lost).toBe(0);

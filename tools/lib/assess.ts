@@ -157,7 +157,8 @@ export function assessCluster(
             .filter((s, index) => s.master !== undefined && sentinelRoles[index] === "?")
             .map((s) => s.sentinel.name);
         if (unaware.length > 0) {
-            // Sentinels learn replicas from the master's INFO every 10 s; until then they cannot promote it.
+            // Sentinels learn replicas from the master's INFO (every 0.5 s with the program's image, Sentinel's own
+            // period is 10 s); until then they cannot promote it.
             problems.push(`${name} is not known to ${unaware.join(", ")}: it cannot be promoted by them yet`);
         }
         if (observation.role === "master") {

@@ -20,7 +20,8 @@ export interface GateVerdict {
 
 /**
  * Asks the cluster until it is healthy, for at most `waitMs` (a cluster just started or just updated settles within
- * about ten seconds: the Sentinels learn replicas from the master's INFO every 10 s), and returns the last assessment.
+ * seconds: the Sentinels learn replicas from the master's INFO, every 0.5 s with the program's image, 10 s by Sentinel's
+ * own period), and returns the last assessment.
  */
 export async function assessUntilHealthy(description: ClusterDescription, waitMs: number): Promise<ClusterAssessment> {
     let last: ClusterAssessment | undefined;
