@@ -1,21 +1,37 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RedisSentinelCluster } from "./components";
-import { loadDockerHostsTls, loadPasswordOverrides, loadSettings, loadTlsCaKey, projectName } from "./settings";
+import {
+    loadDockerHostsTls,
+    loadPasswordOverrides,
+    loadPasswordRotation,
+    loadSettings,
+    loadTlsCaKey,
+    nextPasswordKey,
+    projectName,
+} from "./settings";
 
 // Raw reads: a secret password is validated in plain text here and wrapped as a secret at once.
 const readConfig = (key: string) => pulumi.runtime.getConfig(`${projectName}:${key}`);
 
-// Both throw, naming the key and the value, before any resource is declared.
+// Each throws, naming the key and the value, before any resource is declared.
 const settings = loadSettings(readConfig);
 const passwordOverrides = loadPasswordOverrides(readConfig);
+const nextPasswordOverrides = loadPasswordOverrides(readConfig, nextPasswordKey);
+const rotationSteps = loadPasswordRotation(readConfig);
 const tlsCaPrivateKey = loadTlsCaKey(readConfig, settings);
 const dockerHostsTls = loadDockerHostsTls(readConfig, settings);
 
+function secretValues<K extends string>(values: Partial<Record<K, string>>): Partial<Record<K, pulumi.Output<string>>> {
+    return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, pulumi.secret(value as string)])) as Partial<
+        Record<K, pulumi.Output<string>>
+    >;
+}
+
 const cluster = new RedisSentinelCluster("redis-sentinel", {
     settings,
-    passwords: Object.fromEntries(
-        Object.entries(passwordOverrides).map(([principal, value]) => [principal, pulumi.secret(value)]),
-    ),
+    passwords: secretValues(passwordOverrides),
+    nextPasswords: secretValues(nextPasswordOverrides),
+    passwordRotation: rotationSteps,
     tlsCaPrivateKey: tlsCaPrivateKey === undefined ? undefined : pulumi.secret(tlsCaPrivateKey),
     dockerHostsTls,
 });
@@ -29,8 +45,10 @@ export const appUser = cluster.appUser;
 export const hosts = cluster.hosts;
 /** Where Prometheus scrapes each node's exporter (README, "Metrics"); empty unless metricsEnabled. */
 export const metricsTargets = cluster.metricsTargets;
-/** Secret: shown only with `pulumi stack output --show-secrets`. */
+/** Secret: shown only with `pulumi stack output --show-secrets`. The ones logins use (README, "Rotating a password"). */
 export const passwords = cluster.passwords;
+/** Each principal's rotation step, and whether a rotation is in progress (the old password still accepted). */
+export const passwordRotation = cluster.passwordRotation;
 /** TLS (tlsEnabled): the CA certificate clients verify the nodes with; unset when TLS is off. */
 export const tlsCaCertificate = cluster.tls?.caCertificate;
 /** The client certificate (tlsClientCertificate) and its key, secret. */

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Principal } from "../acl";
 import { exporterName, NodeTls, RenderedFile, renderExporter, renderRedisNode, renderSentinelNode } from "../render";
 import { DockerHostTls, NodeAddress, Settings } from "../settings/types";
+import { rotationGenerations } from "../render/passwords";
 import { clusterPasswords } from "./credentials";
 import { MetricsExporter } from "./metricsExporter";
 import { placeCluster } from "./placement";
@@ -12,8 +13,12 @@ import { clusterTls, ClusterTlsOutputs } from "./tls";
 export interface RedisSentinelClusterArgs {
     /** Validated settings (see settings/load.ts). */
     readonly settings: Settings;
-    /** Passwords the stack sets itself; the others are generated. */
+    /** Passwords the stack sets itself (`<principal>Password`); the others are generated. */
     readonly passwords?: Partial<Record<Principal, pulumi.Input<string>>>;
+    /** Second accepted passwords the stack sets itself (`<principal>NextPassword`); the others are generated. */
+    readonly nextPasswords?: Partial<Record<Principal, pulumi.Input<string>>>;
+    /** Each principal's rotation step (`<principal>PasswordRotation`); 0 when absent. */
+    readonly passwordRotation?: Partial<Record<Principal, number>>;
     /** The private key of the stack's own CA (settings.tls.caCertificate), secret. */
     readonly tlsCaPrivateKey?: pulumi.Input<string>;
     /** The client certificates of the tcp:// Docker hosts (settings.topology.hosts), by host name; made secret here. */
@@ -23,6 +28,13 @@ export interface RedisSentinelClusterArgs {
 /** A Redis node as a client sees it: where it is and the role it starts with. */
 export interface RedisNodeOutput extends NodeAddress {
     readonly role: "master" | "replica";
+}
+
+/** Where a principal's password rotation stands (README, "Rotating a password"); no password in it. */
+export interface PasswordRotationOutput {
+    readonly step: number;
+    /** An odd step: every login uses the new password, the old one is still accepted until the next step. */
+    readonly inProgress: boolean;
 }
 
 /** Where Prometheus scrapes the exporter of one node (metricsEnabled). */
@@ -48,8 +60,10 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
     public readonly networkName: pulumi.Output<string>;
     public readonly redisNodes: RedisNodeOutput[];
     public readonly sentinelNodes: NodeAddress[];
-    /** Every principal's password, secret. */
+    /** Every principal's password, the one logins use, secret. */
     public readonly passwords: pulumi.Output<Record<Principal, string>>;
+    /** Where each principal's rotation stands. */
+    public readonly passwordRotation: Record<Principal, PasswordRotationOutput>;
     public readonly appUser: string;
     /** The exporters' scrape targets; empty when metrics are off. */
     public readonly metricsTargets: MetricsTarget[] = [];
@@ -63,16 +77,31 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         const { settings } = args;
         const { topology } = settings;
 
-        const passwords = clusterPasswords(this, args.passwords ?? {});
-        this.passwords = pulumi.secret(pulumi.all(passwords) as pulumi.Output<Record<Principal, string>>);
+        const steps = args.passwordRotation ?? {};
+        const passwords = clusterPasswords(this, { current: args.passwords, next: args.nextPasswords }, steps);
+        this.passwords = pulumi.secret(pulumi.all(passwords.login) as pulumi.Output<Record<Principal, string>>);
+        const accepted = pulumi.secret(pulumi.all(passwords.accepted) as pulumi.Output<Record<Principal, string[]>>);
+        this.passwordRotation = Object.fromEntries(
+            Object.keys(passwords.login).map((principal) => {
+                const step = steps[principal as Principal] ?? 0;
+                return [principal, { step, inProgress: rotationGenerations(step).inProgress }];
+            }),
+        ) as Record<Principal, PasswordRotationOutput>;
         const placement = placeCluster(this, settings, args.dockerHostsTls);
         const tls = clusterTls(this, settings, args.tlsCaPrivateKey);
         this.tls = tls.outputs;
 
         // Files are rendered inside an apply, where the passwords and keys are plain text, and stay secret.
-        const nodeArgs = (node: NodeAddress, render: (plain: Record<Principal, string>, tls?: NodeTls) => RenderedFile[]) => ({
+        type Render = (
+            plain: Record<Principal, string>,
+            tls: NodeTls | undefined,
+            accepted: Record<Principal, string[]>,
+        ) => RenderedFile[];
+        const nodeArgs = (node: NodeAddress, render: Render) => ({
             ...placement.forNode(node),
-            files: pulumi.secret(pulumi.all([this.passwords, tls.forNode(node)]).apply(([plain, pem]) => render(plain, pem))),
+            files: pulumi.secret(
+                pulumi.all([this.passwords, tls.forNode(node), accepted]).apply(([plain, pem, both]) => render(plain, pem, both)),
+            ),
         });
 
         // With metrics on, every node gets an exporter of its own, a child of the node that takes nothing from it.
@@ -106,7 +135,11 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         for (const node of topology.redisNodes) {
             previous = new RedisNode(
                 node.name,
-                { node, after: previous, ...nodeArgs(node, (plain, tls) => renderRedisNode(settings, node, plain, tls)) },
+                {
+                    node,
+                    after: previous,
+                    ...nodeArgs(node, (plain, tls, both) => renderRedisNode(settings, node, plain, tls, both)),
+                },
                 { parent: this },
             );
             watch(previous, "redis", node);
@@ -114,7 +147,11 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         for (const node of topology.sentinelNodes) {
             previous = new SentinelNode(
                 node.name,
-                { node, after: previous, ...nodeArgs(node, (plain, tls) => renderSentinelNode(settings, node, plain, tls)) },
+                {
+                    node,
+                    after: previous,
+                    ...nodeArgs(node, (plain, tls, both) => renderSentinelNode(settings, node, plain, tls, both)),
+                },
                 { parent: this },
             );
             watch(previous, "sentinel", node);
@@ -135,6 +172,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             redisNodes: this.redisNodes,
             sentinelNodes: this.sentinelNodes,
             passwords: this.passwords,
+            passwordRotation: this.passwordRotation,
             appUser: this.appUser,
             metricsTargets: this.metricsTargets,
             tls: this.tls,

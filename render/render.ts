@@ -18,6 +18,12 @@ export interface RenderedFile {
 /** A password for every principal, in plain text: only ever inside an `apply` or the render command. */
 export type Passwords = Readonly<Record<Principal, string>>;
 
+/**
+ * The passwords each principal's user accepts, plain text like Passwords: the two of its rotation step
+ * (render/passwords.ts, rotationGenerations). Where a principal is missing, its user accepts its login password only.
+ */
+export type AcceptedPasswords = Readonly<Partial<Record<Principal, readonly string[]>>>;
+
 /** A certificate and its key, PEM, in plain text like the passwords. */
 export interface KeyPair {
     readonly cert: string;
@@ -59,14 +65,21 @@ const templates = {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-/** One ACL line; passwords are stored as SHA-256 hashes (`#...`), so the ACL files hold no plain text. */
-export function aclLine(user: string, profile: AclProfile, passwords: Passwords): string {
-    const login = profile.principal === undefined ? [] : ["on", `#${sha256(passwords[profile.principal])}`];
-    return ["user", user, ...login, ...profile.rules].join(" ");
+/**
+ * One ACL line; passwords are stored as SHA-256 hashes (`#...`), so the ACL files hold no plain text. A user accepts
+ * every password `accepted` gives its principal (an ACL user may hold several), else its login password.
+ */
+export function aclLine(user: string, profile: AclProfile, passwords: Passwords, accepted: AcceptedPasswords = {}): string {
+    const { principal } = profile;
+    const hashes =
+        principal === undefined
+            ? []
+            : [...new Set(accepted[principal] ?? [passwords[principal]])].map((password) => `#${sha256(password)}`);
+    return ["user", user, ...(hashes.length > 0 ? ["on", ...hashes] : []), ...profile.rules].join(" ");
 }
 
-function aclLines(profiles: Readonly<Record<string, AclProfile>>, passwords: Passwords): string[] {
-    return Object.entries(profiles).map(([user, profile]) => aclLine(user, profile, passwords));
+function aclLines(profiles: Readonly<Record<string, AclProfile>>, passwords: Passwords, accepted: AcceptedPasswords): string[] {
+    return Object.entries(profiles).map(([user, profile]) => aclLine(user, profile, passwords, accepted));
 }
 
 /** The TLS lines of a node's config (undefined with TLS off): the runtime copies the entrypoint makes, 0600. */
@@ -118,7 +131,13 @@ function nodeEnv(settings: Settings, kind: "redis" | "sentinel", node: NodeAddre
 }
 
 /** The files of one Redis node: redis.conf, its ACL file and the entrypoint's settings. */
-export function renderRedisNode(settings: Settings, node: NodeAddress, passwords: Passwords, tls?: NodeTls): RenderedFile[] {
+export function renderRedisNode(
+    settings: Settings,
+    node: NodeAddress,
+    passwords: Passwords,
+    tls?: NodeTls,
+    accepted: AcceptedPasswords = {},
+): RenderedFile[] {
     const { topology } = settings;
     const master = topology.redisNodes[0];
     const redisConf = templates.redisConf({
@@ -140,7 +159,7 @@ export function renderRedisNode(settings: Settings, node: NodeAddress, passwords
         {
             path: containerPaths.aclFile,
             content: templates.usersAcl({
-                users: aclLines(redisAclProfiles(settings.appUser, settings.image.modules), passwords),
+                users: aclLines(redisAclProfiles(settings.appUser, settings.image.modules), passwords, accepted),
             }),
         },
         { path: containerPaths.nodeEnv, content: nodeEnv(settings, "redis", node, passwords, "replication") },
@@ -149,7 +168,13 @@ export function renderRedisNode(settings: Settings, node: NodeAddress, passwords
 }
 
 /** The files of one Sentinel: sentinel.conf (with its ACL users) and the entrypoint's settings. */
-export function renderSentinelNode(settings: Settings, node: NodeAddress, passwords: Passwords, tls?: NodeTls): RenderedFile[] {
+export function renderSentinelNode(
+    settings: Settings,
+    node: NodeAddress,
+    passwords: Passwords,
+    tls?: NodeTls,
+    accepted: AcceptedPasswords = {},
+): RenderedFile[] {
     const { topology } = settings;
     const sentinelConf = templates.sentinelConf({
         ...node,
@@ -170,7 +195,7 @@ export function renderSentinelNode(settings: Settings, node: NodeAddress, passwo
         peers: topology.sentinelNodes
             .filter((peer) => peer.name !== node.name)
             .map((peer) => ({ ip: peer.ip, port: peer.port, myid: sentinelMyid(topology.masterName, peer) })),
-        users: aclLines(sentinelAclProfilesFor(engineOf(settings.image).line), passwords),
+        users: aclLines(sentinelAclProfilesFor(engineOf(settings.image).line), passwords, accepted),
     });
     return [
         { path: containerPaths.sentinelConf, content: sentinelConf },

@@ -18,6 +18,7 @@ import {
     validateImage,
     validateMetrics,
     validatePassword,
+    validateRotationStep,
     validateTls,
     validateTlsCaKey,
     validateTopology,
@@ -25,6 +26,10 @@ import {
 
 /** Stack config key of each principal's password. */
 export const passwordKey = (principal: Principal) => `${principal}Password`;
+/** Stack config key of each principal's second accepted password (README, "Rotating a password"). */
+export const nextPasswordKey = (principal: Principal) => `${principal}NextPassword`;
+/** Stack config key of each principal's rotation step. */
+export const passwordRotationKey = (principal: Principal) => `${principal}PasswordRotation`;
 
 /** Reads, types and validates every setting; throws an error naming the key and value before anything is created. */
 export function loadSettings(read: ConfigReader): Settings {
@@ -109,11 +114,17 @@ export function loadSettings(read: ConfigReader): Settings {
     return { topology, image, appUser, metrics, tls };
 }
 
-/** Passwords the stack sets itself; the rest are generated. Each is validated without ever printing it. */
-export function loadPasswordOverrides(read: ConfigReader): Partial<Record<Principal, string>> {
+/**
+ * Passwords the stack sets itself (`<principal>Password`, or with `keyOf = nextPasswordKey` the second accepted ones);
+ * the rest are generated. Each is validated without ever printing it.
+ */
+export function loadPasswordOverrides(
+    read: ConfigReader,
+    keyOf: (principal: Principal) => string = passwordKey,
+): Partial<Record<Principal, string>> {
     const overrides: Partial<Record<Principal, string>> = {};
     for (const principal of principals) {
-        const key = passwordKey(principal);
+        const key = keyOf(principal);
         const value = read(key);
         if (value !== undefined && value !== "") {
             validatePassword(key, value);
@@ -121,6 +132,17 @@ export function loadPasswordOverrides(read: ConfigReader): Partial<Record<Princi
         }
     }
     return overrides;
+}
+
+/** Each principal's rotation step (`<principal>PasswordRotation`, 0 unless the stack sets one). */
+export function loadPasswordRotation(read: ConfigReader): Record<Principal, number> {
+    const raw = readRawSettings(read);
+    const steps = principals.map((principal) => {
+        const key = passwordRotationKey(principal);
+        validateRotationStep(key, raw[key] as number);
+        return [principal, raw[key] as number] as const;
+    });
+    return Object.fromEntries(steps) as Record<Principal, number>;
 }
 
 /** The private key of the stack's own CA (a secret), checked against the CA certificate; undefined without one. */

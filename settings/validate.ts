@@ -321,6 +321,13 @@ export function validateAppUser(user: AppUser, reservedNames: readonly string[])
     }
 }
 
+/** Checks a rotation step (`<principal>PasswordRotation`): a whole number from 0, raised by one per rotation step. */
+export function validateRotationStep(key: string, step: number): void {
+    if (!Number.isSafeInteger(step) || step < 0) {
+        throw new Error(`\`${key}\` must be a whole number from 0 up, raised by one per step, got ${step}`);
+    }
+}
+
 /** Checks a password given in stack config; the message never contains the password. */
 export function validatePassword(key: string, password: string): void {
     if (password.length < minPasswordLength) {

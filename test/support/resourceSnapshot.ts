@@ -17,10 +17,17 @@ export interface ResourceSnapshot {
 
 const pemPattern = /-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----\n?/g;
 
-/** Replaces every password (and its SHA-256, as the ACL files hold it) and every PEM block by a placeholder. */
+/**
+ * Replaces every password (and its SHA-256, as the ACL files hold it) and every PEM block by a placeholder: the ones
+ * logins use by principal, the other generated ones (standbys, passwords a rotation still accepts) by resource name.
+ */
 function masker(run: ProgramRun): (text: string) => string {
-    const passwords = Object.entries(run.outputs.passwords as Record<string, string>);
-    const replacements = passwords.flatMap(([principal, password]) => [
+    const logins = Object.entries(run.outputs.passwords as Record<string, string>);
+    const generated = run.resources
+        .filter((resource) => resource.type === "random:index/randomPassword:RandomPassword")
+        .map((resource) => [resource.name, resource.state.result as string] as const)
+        .filter(([, password]) => !logins.some(([, login]) => login === password));
+    const replacements = [...logins, ...generated].flatMap(([principal, password]) => [
         [createHash("sha256").update(password).digest("hex"), `<sha256 of ${principal}>`],
         [password, `<password of ${principal}>`],
     ]);

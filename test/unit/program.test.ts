@@ -52,9 +52,9 @@ describe("the program with default settings", () => {
                 .map((r) => r.name)
                 .sort(),
         ).toEqual(
-            ["admin", "app", "clientsentinel", "failover", "metrics", "replication", "sentinelredis", "sentinelsentinel"].map(
-                (p) => `${p}-password`,
-            ),
+            ["admin", "app", "clientsentinel", "failover", "metrics", "replication", "sentinelredis", "sentinelsentinel"]
+                // Each principal's password and its standby (rotation step 0: generations 0 and 1).
+                .flatMap((p) => [`${p}-password`, `${p}-password-1`]),
         );
     });
 

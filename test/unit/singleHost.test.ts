@@ -6,10 +6,13 @@
  * recorded with (redis-stack, the default until issue 20; 5000 ms, until issue 21): a stack that leaves them to the
  * defaults moves to Redis Open Source and the new down-after, which the last test pins down. Since issue 21 every
  * node's redis.conf frees large values in the background (lazyfree) and takes no RDB snapshots besides its AOF
- * (`save ""`): the one change a recorded stack sees, a rolling replacement of the three nodes.
+ * (`save ""`), and since issue 22 every user accepts a second, standby password (a new RandomPassword per principal,
+ * a second hash on every ACL line of the nodes and Sentinels): the changes a recorded stack sees are those creations
+ * and a rolling replacement of every node and Sentinel.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { principals } from "../../acl";
 import { planOf } from "../docker/plan";
 import { runProgram } from "../support/pulumiProgram";
 import { ResourceSnapshot, snapshotOf } from "../support/resourceSnapshot";
@@ -36,13 +39,33 @@ const stacks: Readonly<Record<string, Record<string, string>>> = {
     "tls and metrics": { ...recorded, tlsEnabled: "true", tlsClientCertificate: "true", metricsEnabled: "true" },
 };
 
-/** The snapshot without redis.conf's blocks of issue 21 (no snapshots, lazyfree), which the recorded baseline predates. */
-const withoutIssue21 = (snapshot: Record<string, ResourceSnapshot>): Record<string, ResourceSnapshot> =>
-    JSON.parse(
-        JSON.stringify(snapshot)
+/**
+ * The snapshot without what the recorded baseline predates: redis.conf's blocks of issue 21 (no snapshots, lazyfree),
+ * and issue 22's standby passwords (their RandomPasswords, and the second hash of every ACL line).
+ */
+const withoutIssues21And22 = (snapshot: Record<string, ResourceSnapshot>): Record<string, ResourceSnapshot> => {
+    const kept = (urns: string[]) => urns.filter((urn) => !isStandbyPassword(urn));
+    const older = Object.entries(snapshot)
+        .filter(([urn]) => !isStandbyPassword(urn))
+        .map(([urn, resource]) => [
+            urn,
+            {
+                ...resource,
+                dependencies: kept(resource.dependencies),
+                propertyDependencies: Object.fromEntries(
+                    Object.entries(resource.propertyDependencies).map(([key, urns]) => [key, kept(urns)]),
+                ),
+            },
+        ]);
+    return JSON.parse(
+        JSON.stringify(Object.fromEntries(older))
             .replace(/# No RDB snapshots besides[^]*?save \\"\\"\\n/g, "")
-            .replace(/# Free large values in a background thread[^]*?replica-lazy-flush yes\\n/g, ""),
+            .replace(/# Free large values in a background thread[^]*?replica-lazy-flush yes\\n/g, "")
+            .replace(/ #<sha256 of [a-z]+-password-1>/g, ""),
     );
+};
+
+const isStandbyPassword = (urn: string) => /RandomPassword::[a-z]+-password-1$/.test(urn);
 
 const namesReplaced = (changes: ReturnType<typeof planOf>, type: string) =>
     changes
@@ -53,7 +76,7 @@ const namesReplaced = (changes: ReturnType<typeof planOf>, type: string) =>
 const baselineFile = (stack: string) => path.join(__dirname, "fixtures", `single-host-${stack.replace(/\W+/g, "-")}.json`);
 
 describe.each(Object.keys(stacks))("an existing single-host stack (%s)", (stack) => {
-    it("plans only the nodes' rolling replacement for issue 21's redis.conf: nothing else changed, created or deleted", async () => {
+    it("plans issue 22's standby passwords and a rolling replacement of every container: nothing else changed or deleted", async () => {
         const run = await runProgram(stacks[stack], loadIndex);
         // No new stack output either (an undefined export is not an output).
         expect(run.outputs.hosts).toBeUndefined();
@@ -63,20 +86,31 @@ describe.each(Object.keys(stacks))("an existing single-host stack (%s)", (stack)
         }
         const baseline = JSON.parse(fs.readFileSync(baselineFile(stack), "utf8")) as Record<string, ResourceSnapshot>;
         const changes = planOf(baseline, snapshot).filter((step) => step.op !== "same");
-        expect(changes.map((step) => step.op)).toEqual(["replace", "replace", "replace"]);
-        expect(namesReplaced(changes, "docker:index/container:Container")).toEqual(["redis1", "redis2", "redis3"]);
+        const created = changes.filter((step) => step.op === "create");
+        expect(created.map((step) => step.urn.split("::").pop()).sort()).toEqual(principals.map((p) => `${p}-password-1`).sort());
+        expect(created.every((step) => isStandbyPassword(step.urn))).toBe(true);
+        expect(changes.filter((step) => step.op !== "create").map((step) => step.op)).toEqual(Array(6).fill("replace"));
+        expect(namesReplaced(changes, "docker:index/container:Container")).toEqual([
+            "redis1",
+            "redis2",
+            "redis3",
+            "sentinel1",
+            "sentinel2",
+            "sentinel3",
+        ]);
         // Providers and dependencies too: the engine orders and routes its steps by them.
-        expect(withoutIssue21(snapshot)).toEqual(baseline);
+        expect(withoutIssues21And22(snapshot)).toEqual(baseline);
     }, 60_000);
 });
 
 describe("an existing single-host stack that left the engine to the default", () => {
-    it("moves to Redis Open Source: a new image, every node and Sentinel replaced, nothing created or deleted", async () => {
+    it("moves to Redis Open Source: a new image, every node and Sentinel replaced, nothing deleted or created but the standby passwords", async () => {
         const run = await runProgram({}, loadIndex);
         const baseline = JSON.parse(fs.readFileSync(baselineFile("defaults"), "utf8")) as Record<string, ResourceSnapshot>;
         const changes = planOf(baseline, snapshotOf(run)).filter((step) => step.op !== "same");
-        expect(changes.filter((step) => step.op === "create" || step.op === "delete")).toEqual([]);
-        expect(changes).toHaveLength(7);
+        expect(changes.filter((step) => step.op === "delete")).toEqual([]);
+        expect(changes.filter((step) => step.op === "create" && !isStandbyPassword(step.urn))).toEqual([]);
+        expect(changes.filter((step) => step.op !== "create")).toHaveLength(7);
         expect(namesReplaced(changes, "docker:index/image:Image")).toHaveLength(1);
         expect(namesReplaced(changes, "docker:index/container:Container")).toEqual([
             "redis1",
