@@ -11,6 +11,7 @@ import * as net from "net";
 import { Principal, principals } from "../../acl";
 import { ClusterDescription } from "../../tools/lib/cluster";
 import { longestGap, missingWrites, startConfirmingWriter, waitHealthy } from "../../tools/lib/failover";
+import { assessUntilHealthy } from "../../tools/lib/gate";
 import { e2eStackConfig, startCluster } from "../docker/cluster";
 import { ContainerStep, removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
@@ -94,10 +95,13 @@ describeWithEngine("rotating every password with two pulumi ups", () => {
             const steps: ContainerStep[][] = [];
             let switchedAt = 0;
             let oldStillAccepted: string[] = [];
+            let midway: string[] = [];
             try {
                 steps.push(await cluster.deployer.update(first.resources));
                 // Between the two ups both passwords work; the application switches to the one the stack outputs now.
                 oldStillAccepted = (await answers(before, before.passwords)).filter((line) => line.endsWith(" OK"));
+                // npm run status says so, and how to finish.
+                midway = (await assessUntilHealthy(during, 30_000)).notices as string[];
                 newWriter = startConfirmingWriter(during, 20, Date.now() + 600_000);
                 const deadline = Date.now() + 30_000;
                 while (newWriter.confirmed.length === 0 && Date.now() < deadline) {
@@ -137,6 +141,8 @@ describeWithEngine("rotating every password with two pulumi ups", () => {
             );
             expect(steps.map((run) => run.filter((step) => step.op === "replace").length)).toEqual([6, 6]);
             expect(oldStillAccepted).toEqual(known);
+            expect(midway).toEqual([expect.stringMatching(/^password rotation in progress for admin, replication, .*app: /)]);
+            expect((await assessUntilHealthy(after, 30_000)).notices).toEqual([]);
             expect(acceptedAfter).toEqual(known);
             for (const line of known) {
                 const [node, user] = line.split(" ");

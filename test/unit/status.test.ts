@@ -218,6 +218,36 @@ describe("the status table", () => {
     });
 });
 
+describe("the status of a password rotation", () => {
+    it("is healthy, and says which rotations are in progress and the commands that finish them", () => {
+        const rotating: ClusterDescription = {
+            ...description,
+            passwordRotation: {
+                replication: { step: 1, inProgress: true },
+                app: { step: 3, inProgress: true },
+                admin: { step: 2, inProgress: false },
+            },
+        };
+        const assessment = assessCluster(rotating, sentinelSees(r1), healthyNodes());
+        expect(assessment.healthy).toBe(true);
+        expect(assessment.notices).toHaveLength(1);
+        const text = formatAssessment(assessment);
+        expect(text).toMatch(
+            /^NOTE: password rotation in progress for replication, app: every node still accepts the old password/m,
+        );
+        expect(text).toContain(
+            "`pulumi config set replicationPasswordRotation 2 && pulumi config set appPasswordRotation 4 && npm run deploy`",
+        );
+        expect(text).not.toMatch(/admin/);
+    });
+
+    it("says nothing when no rotation is in progress, or the outputs predate rotations", () => {
+        const settled: ClusterDescription = { ...description, passwordRotation: { app: { step: 2, inProgress: false } } };
+        expect(assessCluster(settled, sentinelSees(r1), healthyNodes()).notices).toEqual([]);
+        expect(assessCluster(description, sentinelSees(r1), healthyNodes()).notices).toEqual([]);
+    });
+});
+
 describe("INFO replication parsing", () => {
     it("reads a master's replicas and a replica's link", () => {
         const master = parseInfo(

@@ -65,6 +65,8 @@ export interface ClusterAssessment {
     readonly healthy: boolean;
     readonly master: string | null;
     readonly problems: readonly string[];
+    /** What is well but must not be forgotten: a password rotation whose second step has not been taken. */
+    readonly notices: readonly string[];
     readonly nodes: readonly NodeRow[];
     readonly sentinels: readonly SentinelRow[];
 }
@@ -233,7 +235,34 @@ export function assessCluster(
     problems.push(...strangers(description, answering));
 
     const unique = [...new Set(problems)];
-    return { healthy: unique.length === 0, master, problems: unique, nodes: nodeRows, sentinels: sentinelRows };
+    return {
+        healthy: unique.length === 0,
+        master,
+        problems: unique,
+        notices: rotationNotices(description),
+        nodes: nodeRows,
+        sentinels: sentinelRows,
+    };
+}
+
+/**
+ * A rotation in progress (an odd step): logins use the new password and every node still accepts the old one until
+ * the next step. Not a problem (the update that finishes it must not be refused), but the old password is still a
+ * way in, so it is said every time.
+ */
+export function rotationNotices(description: Pick<ClusterDescription, "passwordRotation">): string[] {
+    const rotating = Object.entries(description.passwordRotation ?? {}).filter(([, rotation]) => rotation?.inProgress);
+    if (rotating.length === 0) {
+        return [];
+    }
+    const finish = rotating.map(
+        ([principal, rotation]) => `pulumi config set ${principal}PasswordRotation ${rotation!.step + 1}`,
+    );
+    return [
+        `password rotation in progress for ${rotating.map(([principal]) => principal).join(", ")}: every node still ` +
+            `accepts the old password; once every client uses the new one (pulumi stack output --show-secrets passwords), ` +
+            `finish with \`${finish.join(" && ")} && npm run deploy\``,
+    ];
 }
 
 /**

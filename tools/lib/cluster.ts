@@ -17,6 +17,8 @@ export interface ClusterDescription {
     readonly sentinelNodes: readonly NodeAddress[];
     readonly appUser: string;
     readonly passwords: Readonly<Record<Principal, string>>;
+    /** Each principal's password rotation step, and whether one is in progress (absent in outputs of older versions). */
+    readonly passwordRotation?: Readonly<Partial<Record<Principal, { readonly step: number; readonly inProgress: boolean }>>>;
     /** With dockerHosts: each host's name, address and Docker endpoint (`docker`). */
     readonly hosts?: readonly { readonly name: string; readonly address: string; readonly docker: string }[];
     /** With tlsEnabled: the CA's PEM, and the client certificate and key when the stack issued one. */

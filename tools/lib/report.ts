@@ -42,5 +42,6 @@ export function formatAssessment(assessment: ClusterAssessment): string {
     const verdict = assessment.healthy
         ? `HEALTHY: master ${assessment.master}, every Sentinel agrees, every replica in sync`
         : `UNHEALTHY:\n${assessment.problems.map((problem) => `  - ${problem}`).join("\n")}`;
-    return `${nodes}\n\n${sentinels}\n\n${verdict}`;
+    const notices = assessment.notices.map((notice) => `\nNOTE: ${notice}`).join("");
+    return `${nodes}\n\n${sentinels}\n\n${verdict}${notices}`;
 }
