@@ -51,6 +51,8 @@ export const passwords = cluster.passwords;
 export const passwordRotation = cluster.passwordRotation;
 /** TLS (tlsEnabled): the CA certificate clients verify the nodes with; unset when TLS is off. */
 export const tlsCaCertificate = cluster.tls?.caCertificate;
+/** TLS: the CA's rotation step, and whether a rotation is in progress (the old CA still trusted). */
+export const tlsCaRotation = cluster.tls?.caRotation;
 /** The client certificate (tlsClientCertificate) and its key, secret. */
 export const tlsClientCertificate = cluster.tls?.clientCertificate;
 export const tlsClientKey = cluster.tls?.clientKey;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { caCertificateUses, clientCertificateUses, nodeCertificateNames, nodeCertificateUses } from "../render/certificates";
+import { rotationGenerations } from "../render/passwords";
 import { ExporterTls, exportersNeedCertificate, NodeTls } from "../render/render";
 import { NodeAddress, Settings, TlsSettings } from "../settings/types";
 
@@ -10,7 +11,10 @@ export interface CertifiedKey {
     readonly keyPem: pulumi.Output<string>;
 }
 
-/** The cluster's PKI: the CA certificate, a certificate for each node by name, and client certificates by name. */
+/**
+ * The cluster's PKI: the CAs everything trusts (a PEM bundle of two), a certificate for each node by name, and client
+ * certificates by name, all issued by one of the two.
+ */
 export interface ClusterCertificates {
     readonly caCertPem: pulumi.Output<string>;
     readonly nodes: Readonly<Record<string, CertifiedKey>>;
@@ -37,28 +41,36 @@ export function clusterCertificates(
     clients: readonly string[],
     ownCaKey: pulumi.Input<string> | undefined,
 ): ClusterCertificates {
-    let caCertPem: pulumi.Output<string>;
-    let caKeyPem: pulumi.Output<string>;
-    if (settings.caCertificate !== undefined && ownCaKey !== undefined) {
-        caCertPem = pulumi.output(settings.caCertificate);
-        caKeyPem = pulumi.secret(ownCaKey);
-    } else {
-        const caKey = key("tls-ca-key", parent);
+    // Two CAs at every rotation step, as with passwords (rotationGenerations): the first is the stack's own when it
+    // sets one, the others the program makes, generation 0 under the names it has always had. Each generation has a
+    // subject of its own, so that a verifier looking up the issuer by name finds the right one in the bundle.
+    const generations = rotationGenerations(settings.caRotation);
+    const cas = generations.accepted.map((generation, index) => {
+        if (index === 0 && settings.caCertificate !== undefined && ownCaKey !== undefined) {
+            return { certPem: pulumi.output(settings.caCertificate), keyPem: pulumi.secret(ownCaKey) };
+        }
+        const suffix = generation === 0 ? "" : `-${generation}`;
+        const caKey = key(`tls-ca-key${suffix}`, parent);
         const ca = new tls.SelfSignedCert(
-            "tls-ca",
+            `tls-ca${suffix}`,
             {
                 privateKeyPem: caKey.privateKeyPem,
                 isCaCertificate: true,
-                subject: { commonName: "redis-sentinel-docker CA", organization: "redis-sentinel-docker" },
+                subject: {
+                    commonName: generation === 0 ? "redis-sentinel-docker CA" : `redis-sentinel-docker CA ${generation}`,
+                    organization: "redis-sentinel-docker",
+                },
                 allowedUses: caCertificateUses,
                 validityPeriodHours: caValidityHours,
                 earlyRenewalHours: caEarlyRenewalHours,
             },
             { parent },
         );
-        caCertPem = ca.certPem;
-        caKeyPem = pulumi.secret(caKey.privateKeyPem);
-    }
+        return { certPem: ca.certPem, keyPem: pulumi.secret(caKey.privateKeyPem) };
+    });
+    const issuer = cas[generations.login === generations.accepted[0] ? 0 : 1];
+    const caCertPem = pulumi.all(cas.map((ca) => ca.certPem)).apply((pems) => pems.map((pem) => `${pem.trimEnd()}\n`).join(""));
+    const caKeyPem = issuer.keyPem;
     const certify = (name: string, commonName: string, names: { ips: string[]; dnsNames: string[] }, uses: string[]) => {
         const privateKey = key(`${name}-tls-key`, parent);
         const request = new tls.CertRequest(
@@ -75,7 +87,7 @@ export function clusterCertificates(
             `${name}-tls-cert`,
             {
                 certRequestPem: request.certRequestPem,
-                caCertPem,
+                caCertPem: issuer.certPem,
                 caPrivateKeyPem: caKeyPem,
                 allowedUses: uses,
                 validityPeriodHours: settings.validityHours,
@@ -101,7 +113,10 @@ export function clusterCertificates(
 
 /** What a client needs for TLS (tlsEnabled): the CA, and the client certificate and its secret key if one was asked for. */
 export interface ClusterTlsOutputs {
+    /** The CAs to trust: a PEM bundle of the two the rotation step trusts (README, "Rotating the CA"). */
     readonly caCertificate: pulumi.Output<string>;
+    /** Where the CA's rotation stands (tlsCaRotation). */
+    readonly caRotation: { readonly step: number; readonly inProgress: boolean };
     readonly clientCertificate?: pulumi.Output<string>;
     readonly clientKey?: pulumi.Output<string>;
 }
@@ -145,6 +160,7 @@ export function clusterTls(parent: pulumi.Resource, settings: Settings, ownCaKey
             .apply(([ca, cert, key]) => ({ ca, client: cert && key ? { cert, key } : undefined })),
         outputs: {
             caCertificate: caCertPem,
+            caRotation: { step: settings.tls.caRotation, inProgress: rotationGenerations(settings.tls.caRotation).inProgress },
             clientCertificate: client?.certPem,
             clientKey: client && pulumi.secret(client.keyPem),
         },

@@ -99,9 +99,11 @@ export function loadSettings(read: ConfigReader): Settings {
         plainTextPortOffset: number("tlsPlainTextPortOffset"),
         clientCertificate: flag("tlsClientCertificate"),
         caCertificate: text("tlsCaCertificate").trim() === "" ? undefined : text("tlsCaCertificate"),
+        caRotation: number("tlsCaRotation"),
         validityHours: number("tlsValidityHours"),
         earlyRenewalHours: number("tlsEarlyRenewalHours"),
     };
+    validateRotationStep("tlsCaRotation", tls.caRotation);
     validateTls(tls, topology);
     if (hosts.length > 0) {
         // Every port a node takes on its host: its own, its plain-text one (TLS migration) and its exporter's.

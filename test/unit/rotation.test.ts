@@ -5,7 +5,7 @@
  * a container of the next always accept each other's logins (so a rolling replacement never locks a node out), and
  * the password given up is accepted nowhere after the second step.
  */
-import { createHash } from "crypto";
+import { createHash, X509Certificate } from "crypto";
 import { Principal, principals } from "../../acl";
 import { rotationGenerations } from "../../render/passwords";
 import { ProgramRun, runProgram } from "../support/pulumiProgram";
@@ -201,4 +201,59 @@ describe("a bad rotation step", () => {
             });
         },
     );
+});
+
+describe("rotating the CA with two pulumi ups", () => {
+    const tlsConfig = (step: number) => ({ tlsEnabled: "true", tlsClientCertificate: "true", tlsCaRotation: String(step) });
+    /** The certificates of a PEM bundle. */
+    const certificates = (bundle: string) =>
+        (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map(
+            (pem) => new X509Certificate(pem),
+        );
+    const trusts = (bundle: string, certificate: string) =>
+        certificates(bundle).some(
+            (ca) => new X509Certificate(certificate).checkIssued(ca) && new X509Certificate(certificate).verify(ca.publicKey),
+        );
+    let runs: ProgramRun[];
+    beforeAll(async () => {
+        const start = await runProgram(tlsConfig(0), loadIndex);
+        const first = await runProgram(tlsConfig(1), loadIndex, [], {}, start);
+        const second = await runProgram(tlsConfig(2), loadIndex, [], {}, first);
+        runs = [start, first, second];
+    }, 60_000);
+
+    test("every node trusts two CAs, and its own certificate comes from one of them", () => {
+        for (const run of runs) {
+            for (const node of ["redis1", "sentinel2"]) {
+                const bundle = uploaded(run, node, "ca.crt");
+                expect(certificates(bundle)).toHaveLength(2);
+                expect(trusts(bundle, uploaded(run, node, "node.crt"))).toBe(true);
+            }
+            expect(run.outputs.tlsCaCertificate).toBe(uploaded(run, "redis1", "ca.crt"));
+        }
+    });
+
+    test("a container of one step trusts the certificate of a container of the next, and the other way round", () => {
+        for (const [before, after] of [
+            [runs[0], runs[1]],
+            [runs[1], runs[2]],
+        ]) {
+            expect(trusts(uploaded(before, "redis1", "ca.crt"), uploaded(after, "redis2", "node.crt"))).toBe(true);
+            expect(trusts(uploaded(after, "redis1", "ca.crt"), uploaded(before, "redis2", "node.crt"))).toBe(true);
+            // A client of one step is trusted by the nodes of the next.
+            expect(trusts(uploaded(after, "redis1", "ca.crt"), before.outputs.tlsClientCertificate as string)).toBe(true);
+        }
+    });
+
+    test("the first up issues every certificate from the standby CA; the second drops the old CA", () => {
+        const [start, first, second] = runs.map((run) => uploaded(run, "redis1", "node.crt"));
+        expect(first).not.toBe(start);
+        expect(trusts(uploaded(runs[2], "redis1", "ca.crt"), start)).toBe(false);
+        expect(trusts(uploaded(runs[2], "redis1", "ca.crt"), second)).toBe(true);
+        expect(runs.map((run) => run.outputs.tlsCaRotation)).toEqual([
+            { step: 0, inProgress: false },
+            { step: 1, inProgress: true },
+            { step: 2, inProgress: false },
+        ]);
+    });
 });

@@ -61,11 +61,14 @@ const withoutIssues21And22 = (snapshot: Record<string, ResourceSnapshot>): Recor
         JSON.stringify(Object.fromEntries(older))
             .replace(/# No RDB snapshots besides[^]*?save \\"\\"\\n/g, "")
             .replace(/# Free large values in a background thread[^]*?replica-lazy-flush yes\\n/g, "")
-            .replace(/ #<sha256 of [a-z]+-password-1>/g, ""),
+            .replace(/ #<sha256 of [a-z]+-password-1>/g, "")
+            // The trust bundle: the CA, then the standby CA.
+            .replace(/<CERTIFICATE>\\n<CERTIFICATE>\\n/g, "<CERTIFICATE>\\n"),
     );
 };
 
-const isStandbyPassword = (urn: string) => /RandomPassword::[a-z]+-password-1$/.test(urn);
+/** A standby of issue 22: a principal's second password, or (with TLS) the second CA. */
+const isStandbyPassword = (urn: string) => /(RandomPassword::[a-z]+-password-1|::tls-ca-1|::tls-ca-key-1)$/.test(urn);
 
 const namesReplaced = (changes: ReturnType<typeof planOf>, type: string) =>
     changes
@@ -76,7 +79,7 @@ const namesReplaced = (changes: ReturnType<typeof planOf>, type: string) =>
 const baselineFile = (stack: string) => path.join(__dirname, "fixtures", `single-host-${stack.replace(/\W+/g, "-")}.json`);
 
 describe.each(Object.keys(stacks))("an existing single-host stack (%s)", (stack) => {
-    it("plans issue 22's standby passwords and a rolling replacement of every container: nothing else changed or deleted", async () => {
+    it("plans issue 22's standbys (a password per principal, a CA with TLS) and a rolling replacement of every container: nothing else changed or deleted", async () => {
         const run = await runProgram(stacks[stack], loadIndex);
         // No new stack output either (an undefined export is not an output).
         expect(run.outputs.hosts).toBeUndefined();
@@ -87,17 +90,16 @@ describe.each(Object.keys(stacks))("an existing single-host stack (%s)", (stack)
         const baseline = JSON.parse(fs.readFileSync(baselineFile(stack), "utf8")) as Record<string, ResourceSnapshot>;
         const changes = planOf(baseline, snapshot).filter((step) => step.op !== "same");
         const created = changes.filter((step) => step.op === "create");
-        expect(created.map((step) => step.urn.split("::").pop()).sort()).toEqual(principals.map((p) => `${p}-password-1`).sort());
+        const standbyCa = stacks[stack].tlsEnabled === "true" ? ["tls-ca-1", "tls-ca-key-1"] : [];
+        expect(created.map((step) => step.urn.split("::").pop()).sort()).toEqual(
+            [...principals.map((p) => `${p}-password-1`), ...standbyCa].sort(),
+        );
         expect(created.every((step) => isStandbyPassword(step.urn))).toBe(true);
-        expect(changes.filter((step) => step.op !== "create").map((step) => step.op)).toEqual(Array(6).fill("replace"));
-        expect(namesReplaced(changes, "docker:index/container:Container")).toEqual([
-            "redis1",
-            "redis2",
-            "redis3",
-            "sentinel1",
-            "sentinel2",
-            "sentinel3",
-        ]);
+        // With TLS every exporter too: it trusts the CA bundle, which gains the standby CA.
+        const nodes = ["redis1", "redis2", "redis3", "sentinel1", "sentinel2", "sentinel3"];
+        const replaced = stacks[stack].tlsEnabled === "true" ? [...nodes, ...nodes.map((n) => `${n}-exporter`)] : nodes;
+        expect(changes.filter((step) => step.op !== "create").map((step) => step.op)).toEqual(replaced.map(() => "replace"));
+        expect(namesReplaced(changes, "docker:index/container:Container")).toEqual([...replaced].sort());
         // Providers and dependencies too: the engine orders and routes its steps by them.
         expect(withoutIssues21And22(snapshot)).toEqual(baseline);
     }, 60_000);

@@ -42,6 +42,9 @@ describe("the program with TLS on", () => {
             [
                 "privateKey:PrivateKey tls-ca-key",
                 "selfSignedCert:SelfSignedCert tls-ca",
+                // The standby CA (tlsCaRotation 0 trusts generations 0 and 1).
+                "privateKey:PrivateKey tls-ca-key-1",
+                "selfSignedCert:SelfSignedCert tls-ca-1",
                 ...["redis1", "redis2", "redis3", "sentinel1", "sentinel2", "sentinel3", "client"].flatMap(perHolder),
             ].sort(),
         );
@@ -127,15 +130,18 @@ describe("TLS settings", () => {
         expect(run.outputs.tlsClientCertificate).toBeUndefined();
     }, 60_000);
 
-    it("signs with the stack's own CA, and makes none", async () => {
+    it("signs with the stack's own CA, and makes only the standby that every node trusts beside it", async () => {
         const caKey = newPrivateKey();
         const caCert = selfSignedCa(caKey, "Acme Redis CA", 24 * 3650, ["cert_signing"]);
         const run = await runProgram({ tlsEnabled: "true", tlsCaCertificate: caCert, tlsCaPrivateKey: caKey }, loadIndex, [
             "tlsCaPrivateKey",
         ]);
-        expect(run.resources.filter((r) => r.name.startsWith("tls-ca"))).toEqual([]);
+        expect(run.resources.filter((r) => r.name.startsWith("tls-ca")).map((r) => r.name)).toEqual(["tls-ca-key-1", "tls-ca-1"]);
         const cert = new X509Certificate(uploads(run, "redis3")["/etc/redis/tls/node.crt"]);
         expect(cert.checkIssued(new X509Certificate(caCert))).toBe(true);
+        const bundle = uploads(run, "redis3")["/etc/redis/tls/ca.crt"];
+        expect(bundle.startsWith(caCert.trimEnd())).toBe(true);
+        expect(bundle.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(2);
         expect(run.one("tls:index/locallySignedCert:LocallySignedCert", "redis3-tls-cert").secretInputs.has("caPrivateKey")).toBe(
             false,
         );

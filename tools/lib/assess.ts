@@ -247,22 +247,31 @@ export function assessCluster(
 
 /**
  * A rotation in progress (an odd step): logins use the new password and every node still accepts the old one until
- * the next step. Not a problem (the update that finishes it must not be refused), but the old password is still a
+ * the next step (or, for the CA: certificates come from the new CA and every node still trusts the old one). Not a problem (the update that finishes it must not be refused), but the old password is still a
  * way in, so it is said every time.
  */
-export function rotationNotices(description: Pick<ClusterDescription, "passwordRotation">): string[] {
+export function rotationNotices(description: Pick<ClusterDescription, "passwordRotation" | "tlsCaRotation">): string[] {
     const rotating = Object.entries(description.passwordRotation ?? {}).filter(([, rotation]) => rotation?.inProgress);
-    if (rotating.length === 0) {
-        return [];
-    }
     const finish = rotating.map(
         ([principal, rotation]) => `pulumi config set ${principal}PasswordRotation ${rotation!.step + 1}`,
     );
-    return [
-        `password rotation in progress for ${rotating.map(([principal]) => principal).join(", ")}: every node still ` +
-            `accepts the old password; once every client uses the new one (pulumi stack output --show-secrets passwords), ` +
-            `finish with \`${finish.join(" && ")} && npm run deploy\``,
-    ];
+    const ca = description.tlsCaRotation;
+    const notices: string[] = [];
+    if (rotating.length > 0) {
+        notices.push(
+            `password rotation in progress for ${rotating.map(([principal]) => principal).join(", ")}: every node still ` +
+                `accepts the old password; once every client uses the new one (pulumi stack output --show-secrets passwords), ` +
+                `finish with \`${finish.join(" && ")} && npm run deploy\``,
+        );
+    }
+    if (ca?.inProgress) {
+        notices.push(
+            "CA rotation in progress: every node trusts the old CA and the new one and presents a certificate of the new " +
+                "one; once every client trusts the new one (pulumi stack output tlsCaCertificate, and the new client " +
+                `certificate), finish with \`pulumi config set tlsCaRotation ${ca.step + 1} && npm run deploy\``,
+        );
+    }
+    return notices;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface ClusterDescription {
     readonly hosts?: readonly { readonly name: string; readonly address: string; readonly docker: string }[];
     /** With tlsEnabled: the CA's PEM, and the client certificate and key when the stack issued one. */
     readonly tlsCaCertificate?: string;
+    /** With tlsEnabled: the CA's rotation step, and whether one is in progress. */
+    readonly tlsCaRotation?: { readonly step: number; readonly inProgress: boolean };
     readonly tlsClientCertificate?: string;
     readonly tlsClientKey?: string;
 }
