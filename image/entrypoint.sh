@@ -299,9 +299,13 @@ await_sentinel_view() {
 # ask_for_failover [reversed]: asks the Sentinels in turn, as the failover user (it may run SENTINEL FAILOVER and
 # nothing else), to fail this cluster's master over, until one accepts; fails when none did. "reversed" starts with
 # the last declared Sentinel: the one that runs the failover names the new master a second after the others, and
-# clients ask the first one they were given first.
+# clients ask the first one they were given first. While every Sentinel answers NOGOODSLAVE it asks again, for up to
+# FAILOVER_ASK_SECONDS: a Sentinel takes as candidates only replicas whose INFO it read in the last 1.5 s
+# (SENTINEL_INFO_PERIOD_MS times 3) while the master is up, and a host that stalled for a second can leave none for a
+# moment; waiting for the next INFO costs far less than the failover after down-after that not handing over means.
+readonly FAILOVER_ASK_SECONDS=2
 ask_for_failover() {
-    local sentinel sentinels reply index order=()
+    local sentinel sentinels reply index order=() until=$((SECONDS + FAILOVER_ASK_SECONDS)) no_candidate
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     order=("${sentinels[@]}")
     if [[ "${1:-}" == reversed ]]; then
@@ -310,13 +314,18 @@ ask_for_failover() {
             order+=("${sentinels[index]}")
         done
     fi
-    for sentinel in "${order[@]}"; do
-        reply=$(redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
-            SENTINEL failover "$MASTER_NAME" 2>&1 | head -1) || continue
-        log "asked Sentinel $sentinel to promote a replica: ${reply:-no answer}"
-        [[ "$reply" == OK ]] && return 0
+    while :; do
+        no_candidate=yes
+        for sentinel in "${order[@]}"; do
+            reply=$(redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" "${sentinel%:*}" "${sentinel##*:}" \
+                SENTINEL failover "$MASTER_NAME" 2>&1 | head -1) || true
+            log "asked Sentinel $sentinel to promote a replica: ${reply:-no answer}"
+            [[ "$reply" == OK ]] && return 0
+            [[ "$reply" == NOGOODSLAVE* ]] || no_candidate=""
+        done
+        [[ -n "$no_candidate" ]] && ((SECONDS < until)) || return 1
+        sleep 0.1
     done
-    return 1
 }
 
 # promote_a_replica SELF SECONDS: asks the Sentinels to promote a replica, and waits up to SECONDS until they name a
