@@ -19,6 +19,7 @@ const passwordOverrides = loadPasswordOverrides(readConfig);
 const nextPasswordOverrides = loadPasswordOverrides(readConfig, nextPasswordKey);
 const rotationSteps = loadPasswordRotation(readConfig);
 const tlsCaPrivateKey = loadTlsCaKey(readConfig, settings);
+const tlsNextCaPrivateKey = loadTlsCaKey(readConfig, settings, true);
 const dockerHostsTls = loadDockerHostsTls(readConfig, settings);
 
 function secretValues<K extends string>(values: Partial<Record<K, string>>): Partial<Record<K, pulumi.Output<string>>> {
@@ -33,6 +34,7 @@ const cluster = new RedisSentinelCluster("redis-sentinel", {
     nextPasswords: secretValues(nextPasswordOverrides),
     passwordRotation: rotationSteps,
     tlsCaPrivateKey: tlsCaPrivateKey === undefined ? undefined : pulumi.secret(tlsCaPrivateKey),
+    tlsNextCaPrivateKey: tlsNextCaPrivateKey === undefined ? undefined : pulumi.secret(tlsNextCaPrivateKey),
     dockerHostsTls,
 });
 

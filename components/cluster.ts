@@ -21,6 +21,8 @@ export interface RedisSentinelClusterArgs {
     readonly passwordRotation?: Partial<Record<Principal, number>>;
     /** The private key of the stack's own CA (settings.tls.caCertificate), secret. */
     readonly tlsCaPrivateKey?: pulumi.Input<string>;
+    /** The private key of the stack's own second CA (settings.tls.nextCaCertificate), secret. */
+    readonly tlsNextCaPrivateKey?: pulumi.Input<string>;
     /** The client certificates of the tcp:// Docker hosts (settings.topology.hosts), by host name; made secret here. */
     readonly dockerHostsTls?: Readonly<Record<string, DockerHostTls>>;
 }
@@ -88,7 +90,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             }),
         ) as Record<Principal, PasswordRotationOutput>;
         const placement = placeCluster(this, settings, args.dockerHostsTls);
-        const tls = clusterTls(this, settings, args.tlsCaPrivateKey);
+        const tls = clusterTls(this, settings, [args.tlsCaPrivateKey, args.tlsNextCaPrivateKey]);
         this.tls = tls.outputs;
 
         // Files are rendered inside an apply, where the passwords and keys are plain text, and stay secret.

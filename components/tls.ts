@@ -39,15 +39,18 @@ export function clusterCertificates(
     settings: TlsSettings,
     nodes: readonly NodeAddress[],
     clients: readonly string[],
-    ownCaKey: pulumi.Input<string> | undefined,
+    /** The private keys of the stack's own CAs: `settings.caCertificate`'s and `settings.nextCaCertificate`'s. */
+    ownCaKeys: readonly [pulumi.Input<string> | undefined, pulumi.Input<string> | undefined],
 ): ClusterCertificates {
     // Two CAs at every rotation step, as with passwords (rotationGenerations): the first is the stack's own when it
     // sets one, the others the program makes, generation 0 under the names it has always had. Each generation has a
     // subject of its own, so that a verifier looking up the issuer by name finds the right one in the bundle.
     const generations = rotationGenerations(settings.caRotation);
     const cas = generations.accepted.map((generation, index) => {
-        if (index === 0 && settings.caCertificate !== undefined && ownCaKey !== undefined) {
-            return { certPem: pulumi.output(settings.caCertificate), keyPem: pulumi.secret(ownCaKey) };
+        const own = [settings.caCertificate, settings.nextCaCertificate][index];
+        const ownKey = ownCaKeys[index];
+        if (own !== undefined && ownKey !== undefined) {
+            return { certPem: pulumi.output(own), keyPem: pulumi.secret(ownKey) };
         }
         const suffix = generation === 0 ? "" : `-${generation}`;
         const caKey = key(`tls-ca-key${suffix}`, parent);
@@ -132,7 +135,11 @@ export interface ClusterTls {
  * The cluster's certificates (clusterCertificates) when TLS is on: one per node, one for the client when the stack
  * asks for it, one for the exporters when the nodes check their clients' certificates.
  */
-export function clusterTls(parent: pulumi.Resource, settings: Settings, ownCaKey: pulumi.Input<string> | undefined): ClusterTls {
+export function clusterTls(
+    parent: pulumi.Resource,
+    settings: Settings,
+    ownCaKeys: readonly [pulumi.Input<string> | undefined, pulumi.Input<string> | undefined],
+): ClusterTls {
     if (!settings.tls.enabled) {
         return { forNode: () => pulumi.output(undefined), forExporters: pulumi.output(undefined) };
     }
@@ -146,7 +153,7 @@ export function clusterTls(parent: pulumi.Resource, settings: Settings, ownCaKey
         settings.tls,
         [...topology.redisNodes, ...topology.sentinelNodes],
         clients,
-        ownCaKey,
+        ownCaKeys,
     );
     const { caCertPem } = certificates;
     const { metrics, client } = certificates.clients;

@@ -99,6 +99,7 @@ export function loadSettings(read: ConfigReader): Settings {
         plainTextPortOffset: number("tlsPlainTextPortOffset"),
         clientCertificate: flag("tlsClientCertificate"),
         caCertificate: text("tlsCaCertificate").trim() === "" ? undefined : text("tlsCaCertificate"),
+        nextCaCertificate: text("tlsNextCaCertificate").trim() === "" ? undefined : text("tlsNextCaCertificate"),
         caRotation: number("tlsCaRotation"),
         validityHours: number("tlsValidityHours"),
         earlyRenewalHours: number("tlsEarlyRenewalHours"),
@@ -147,11 +148,17 @@ export function loadPasswordRotation(read: ConfigReader): Record<Principal, numb
     return Object.fromEntries(steps) as Record<Principal, number>;
 }
 
-/** The private key of the stack's own CA (a secret), checked against the CA certificate; undefined without one. */
-export function loadTlsCaKey(read: ConfigReader, settings: Settings): string | undefined {
-    const key = read("tlsCaPrivateKey");
+/**
+ * The private key of the stack's own CA (a secret), checked against the CA certificate; undefined without one. With
+ * `next`, the key of the second CA (`tlsNextCaPrivateKey`, against `tlsNextCaCertificate`).
+ */
+export function loadTlsCaKey(read: ConfigReader, settings: Settings, next = false): string | undefined {
+    const [certificateKey, keyKey] = next
+        ? ["tlsNextCaCertificate", "tlsNextCaPrivateKey"]
+        : ["tlsCaCertificate", "tlsCaPrivateKey"];
+    const key = read(keyKey);
     const given = key === undefined || key.trim() === "" ? undefined : key;
-    validateTlsCaKey(settings.tls.caCertificate, given);
+    validateTlsCaKey(next ? settings.tls.nextCaCertificate : settings.tls.caCertificate, given, certificateKey, keyKey);
     return given;
 }
 

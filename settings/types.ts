@@ -97,6 +97,8 @@ export interface TlsSettings {
     readonly clientCertificate: boolean;
     /** The stack's own CA (PEM), or undefined for one the program makes. Its key is read with the passwords. */
     readonly caCertificate?: string;
+    /** The stack's own second CA (PEM, `tlsNextCaCertificate`), or undefined for one the program makes. */
+    readonly nextCaCertificate?: string;
     /** The CA's rotation step (`tlsCaRotation`): which two CAs are trusted and which one issues (rotationGenerations). */
     readonly caRotation: number;
     readonly validityHours: number;

@@ -253,16 +253,30 @@ export function validateTls(tls: TlsSettings, topology: Topology): void {
             }
         }
     }
-    if (tls.caCertificate !== undefined) {
-        const ca = parseCertificate("tlsCaCertificate", tls.caCertificate);
+    for (const [key, certificate] of [
+        ["tlsCaCertificate", tls.caCertificate],
+        ["tlsNextCaCertificate", tls.nextCaCertificate],
+    ] as const) {
+        if (certificate === undefined) {
+            continue;
+        }
+        const ca = parseCertificate(key, certificate);
         if (!ca.ca) {
-            throw new Error(
-                `\`tlsCaCertificate\` (subject ${show(ca.subject)}) is not a CA certificate (basicConstraints CA:TRUE)`,
-            );
+            throw new Error(`\`${key}\` (subject ${show(ca.subject)}) is not a CA certificate (basicConstraints CA:TRUE)`);
         }
         if (Date.parse(ca.validTo) < Date.now() + tls.validityHours * 3600_000) {
             throw new Error(
-                `\`tlsCaCertificate\` expires ${ca.validTo}, before certificates valid for \`tlsValidityHours\` ${tls.validityHours} would`,
+                `\`${key}\` expires ${ca.validTo}, before certificates valid for \`tlsValidityHours\` ${tls.validityHours} would`,
+            );
+        }
+    }
+    if (tls.caCertificate !== undefined && tls.nextCaCertificate !== undefined) {
+        const [first, second] = [tls.caCertificate, tls.nextCaCertificate].map((pem) =>
+            parseCertificate("tlsCaCertificate", pem),
+        );
+        if (first.subject === second.subject) {
+            throw new Error(
+                `\`tlsCaCertificate\` and \`tlsNextCaCertificate\` have the same subject (${show(first.subject)}): a verifier that looks up the issuer by name could pick the wrong one; give each CA a subject of its own`,
             );
         }
     }
@@ -274,9 +288,14 @@ export function validateTls(tls: TlsSettings, topology: Topology): void {
 }
 
 /** Checks the stack's own CA key against its certificate; the message never contains the key. */
-export function validateTlsCaKey(certificate: string | undefined, key: string | undefined): void {
+export function validateTlsCaKey(
+    certificate: string | undefined,
+    key: string | undefined,
+    certificateKey = "tlsCaCertificate",
+    keyKey = "tlsCaPrivateKey",
+): void {
     if ((certificate === undefined) !== (key === undefined)) {
-        throw new Error("`tlsCaCertificate` and `tlsCaPrivateKey` go together: set both, or neither (value hidden)");
+        throw new Error(`\`${certificateKey}\` and \`${keyKey}\` go together: set both, or neither (value hidden)`);
     }
     if (certificate === undefined || key === undefined) {
         return;
@@ -285,10 +304,10 @@ export function validateTlsCaKey(certificate: string | undefined, key: string | 
     try {
         privateKey = createPrivateKey(key);
     } catch {
-        throw new Error("`tlsCaPrivateKey` is not a PEM private key (value hidden)");
+        throw new Error(`\`${keyKey}\` is not a PEM private key (value hidden)`);
     }
     if (!new X509Certificate(certificate).checkPrivateKey(privateKey)) {
-        throw new Error("`tlsCaPrivateKey` is not the key of `tlsCaCertificate` (value hidden)");
+        throw new Error(`\`${keyKey}\` is not the key of \`${certificateKey}\` (value hidden)`);
     }
 }
 

@@ -209,3 +209,54 @@ describe("TLS settings", () => {
         await expect(refused).rejects.toMatchObject({ message: expect.not.stringContaining(otherKey.split("\n")[1]) });
     });
 });
+
+describe("TLS with the stack's own two CAs", () => {
+    it("trusts both, issues from the first at an even rotation step and from the second at an odd one, and makes no CA", async () => {
+        const [firstKey, secondKey] = [newPrivateKey(), newPrivateKey()];
+        const first = selfSignedCa(firstKey, "Acme Redis CA 2026", 24 * 3650, ["cert_signing"]);
+        const second = selfSignedCa(secondKey, "Acme Redis CA 2027", 24 * 3650, ["cert_signing"]);
+        const config = {
+            tlsEnabled: "true",
+            tlsCaCertificate: first,
+            tlsCaPrivateKey: firstKey,
+            tlsNextCaCertificate: second,
+            tlsNextCaPrivateKey: secondKey,
+        };
+        const secrets = ["tlsCaPrivateKey", "tlsNextCaPrivateKey"];
+        for (const [step, issuer] of [
+            ["0", first],
+            ["1", second],
+        ]) {
+            const run = await runProgram({ ...config, tlsCaRotation: step }, loadIndex, secrets);
+            expect(run.resources.filter((r) => r.name.startsWith("tls-ca"))).toEqual([]);
+            const files = uploads(run, "sentinel1");
+            expect(files["/etc/redis/tls/ca.crt"]).toBe(`${first.trimEnd()}\n${second.trimEnd()}\n`);
+            expect(new X509Certificate(files["/etc/redis/tls/node.crt"]).checkIssued(new X509Certificate(issuer))).toBe(true);
+        }
+    }, 60_000);
+
+    it("refuses two CAs with one subject, and a next CA without its key, naming the settings", async () => {
+        const key = newPrivateKey();
+        const ca = selfSignedCa(key, "Acme Redis CA", 24 * 3650, ["cert_signing"]);
+        const other = selfSignedCa(newPrivateKey(), "Acme Redis CA", 24 * 3650, ["cert_signing"]);
+        await expect(
+            runProgram(
+                {
+                    tlsEnabled: "true",
+                    tlsCaCertificate: ca,
+                    tlsCaPrivateKey: key,
+                    tlsNextCaCertificate: other,
+                    tlsNextCaPrivateKey: key,
+                },
+                loadIndex,
+            ),
+        ).rejects.toMatchObject({
+            message: expect.stringContaining("`tlsNextCaCertificate` have the same subject"),
+            declaredResources: 0,
+        });
+        await expect(runProgram({ tlsEnabled: "true", tlsNextCaCertificate: other }, loadIndex)).rejects.toMatchObject({
+            message: expect.stringContaining("`tlsNextCaCertificate` and `tlsNextCaPrivateKey` go together"),
+            declaredResources: 0,
+        });
+    }, 60_000);
+});
