@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Principal } from "../acl";
+import { Principal, principals } from "../acl";
 import { exporterName, NodeTls, RenderedFile, renderExporter, renderRedisNode, renderSentinelNode } from "../render";
 import { DockerHostTls, NodeAddress, Settings } from "../settings/types";
-import { rotationGenerations } from "../render/passwords";
+import { RotationStatus, rotationStatus } from "../render/passwords";
 import { clusterPasswords } from "./credentials";
 import { MetricsExporter } from "./metricsExporter";
 import { placeCluster } from "./placement";
@@ -32,13 +32,6 @@ export interface RedisNodeOutput extends NodeAddress {
     readonly role: "master" | "replica";
 }
 
-/** Where a principal's password rotation stands (README, "Rotating a password"); no password in it. */
-export interface PasswordRotationOutput {
-    readonly step: number;
-    /** An odd step: every login uses the new password, the old one is still accepted until the next step. */
-    readonly inProgress: boolean;
-}
-
 /** Where Prometheus scrapes the exporter of one node (metricsEnabled). */
 export interface MetricsTarget {
     /** The node the exporter watches. */
@@ -65,7 +58,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
     /** Every principal's password, the one logins use, secret. */
     public readonly passwords: pulumi.Output<Record<Principal, string>>;
     /** Where each principal's rotation stands. */
-    public readonly passwordRotation: Record<Principal, PasswordRotationOutput>;
+    public readonly passwordRotation: Record<Principal, RotationStatus>;
     public readonly appUser: string;
     /** The exporters' scrape targets; empty when metrics are off. */
     public readonly metricsTargets: MetricsTarget[] = [];
@@ -84,11 +77,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         this.passwords = pulumi.secret(pulumi.all(passwords.login) as pulumi.Output<Record<Principal, string>>);
         const accepted = pulumi.secret(pulumi.all(passwords.accepted) as pulumi.Output<Record<Principal, string[]>>);
         this.passwordRotation = Object.fromEntries(
-            Object.keys(passwords.login).map((principal) => {
-                const step = steps[principal as Principal] ?? 0;
-                return [principal, { step, inProgress: rotationGenerations(step).inProgress }];
-            }),
-        ) as Record<Principal, PasswordRotationOutput>;
+            principals.map((principal) => [principal, rotationStatus(steps[principal] ?? 0)]),
+        ) as Record<Principal, RotationStatus>;
         const placement = placeCluster(this, settings, args.dockerHostsTls);
         const tls = clusterTls(this, settings, [args.tlsCaPrivateKey, args.tlsNextCaPrivateKey]);
         this.tls = tls.outputs;

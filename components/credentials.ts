@@ -37,7 +37,7 @@ export function clusterPasswords(
             const value = given ?? new random.RandomPassword(name, generatedPasswordSpec, { parent }).result;
             return pulumi.secret(pulumi.output(value));
         });
-        login[principal] = generations.login === generations.accepted[0] ? first : second;
+        login[principal] = generations.inProgress ? second : first;
         accepted[principal] = pulumi.secret(pulumi.all([first, second]));
     }
     return { login, accepted };

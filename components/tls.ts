@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { caCertificateUses, clientCertificateUses, nodeCertificateNames, nodeCertificateUses } from "../render/certificates";
-import { rotationGenerations } from "../render/passwords";
+import { rotationGenerations, RotationStatus, rotationStatus } from "../render/passwords";
 import { ExporterTls, exportersNeedCertificate, NodeTls } from "../render/render";
 import { NodeAddress, Settings, TlsSettings } from "../settings/types";
 
@@ -71,7 +71,7 @@ export function clusterCertificates(
         );
         return { certPem: ca.certPem, keyPem: pulumi.secret(caKey.privateKeyPem) };
     });
-    const issuer = cas[generations.login === generations.accepted[0] ? 0 : 1];
+    const issuer = cas[generations.inProgress ? 1 : 0];
     const caCertPem = pulumi.all(cas.map((ca) => ca.certPem)).apply((pems) => pems.map((pem) => `${pem.trimEnd()}\n`).join(""));
     const caKeyPem = issuer.keyPem;
     const certify = (name: string, commonName: string, names: { ips: string[]; dnsNames: string[] }, uses: string[]) => {
@@ -119,7 +119,7 @@ export interface ClusterTlsOutputs {
     /** The CAs to trust: a PEM bundle of the two the rotation step trusts (README, "Rotating the CA"). */
     readonly caCertificate: pulumi.Output<string>;
     /** Where the CA's rotation stands (tlsCaRotation). */
-    readonly caRotation: { readonly step: number; readonly inProgress: boolean };
+    readonly caRotation: RotationStatus;
     readonly clientCertificate?: pulumi.Output<string>;
     readonly clientKey?: pulumi.Output<string>;
 }
@@ -167,7 +167,7 @@ export function clusterTls(
             .apply(([ca, cert, key]) => ({ ca, client: cert && key ? { cert, key } : undefined })),
         outputs: {
             caCertificate: caCertPem,
-            caRotation: { step: settings.tls.caRotation, inProgress: rotationGenerations(settings.tls.caRotation).inProgress },
+            caRotation: rotationStatus(settings.tls.caRotation),
             clientCertificate: client?.certPem,
             clientKey: client && pulumi.secret(client.keyPem),
         },

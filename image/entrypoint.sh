@@ -669,7 +669,7 @@ readonly SENTINEL_PING_PERIOD_MS=400
 # the failover would then sometimes leave before the promotion and cost a second. A Sentinel also learns a replica's
 # new role, or a master's replicas, within 0.5 s instead of 10 s (sentinels_know_replicas waits less). It promotes
 # only a replica whose INFO is at most 3 periods old (1.5 s) when the master is not down; a handover that finds none
-# falls back to a plain shutdown.
+# asks again for up to FAILOVER_ASK_SECONDS (ask_for_failover), then falls back to a plain shutdown.
 readonly SENTINEL_INFO_PERIOD_MS=500
 
 # tune_sentinel CONF: once the local Sentinel answers (up to 10 s), sets its ping and INFO periods, as the user the

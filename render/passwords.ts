@@ -38,3 +38,12 @@ export function rotationGenerations(step: number): RotationGenerations {
     const first = Math.floor(step / 2);
     return { accepted: [first, first + 1], login: Math.ceil(step / 2), inProgress: step % 2 === 1 };
 }
+
+/** Where a rotation stands, as the stack outputs and `npm run status` give it; no secret in it. */
+export interface RotationStatus {
+    readonly step: number;
+    /** An odd step: logins (or certificates) use the new one, the old one is still accepted until the next step. */
+    readonly inProgress: boolean;
+}
+
+export const rotationStatus = (step: number): RotationStatus => ({ step, inProgress: rotationGenerations(step).inProgress });

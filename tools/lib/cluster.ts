@@ -2,6 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Principal } from "../../acl";
+import { RotationStatus } from "../../render/passwords";
 import { NodeAddress } from "../../settings/types";
 
 /** A Redis node as the stack outputs describe it. */
@@ -18,13 +19,13 @@ export interface ClusterDescription {
     readonly appUser: string;
     readonly passwords: Readonly<Record<Principal, string>>;
     /** Each principal's password rotation step, and whether one is in progress (absent in outputs of older versions). */
-    readonly passwordRotation?: Readonly<Partial<Record<Principal, { readonly step: number; readonly inProgress: boolean }>>>;
+    readonly passwordRotation?: Readonly<Partial<Record<Principal, RotationStatus>>>;
     /** With dockerHosts: each host's name, address and Docker endpoint (`docker`). */
     readonly hosts?: readonly { readonly name: string; readonly address: string; readonly docker: string }[];
     /** With tlsEnabled: the CA's PEM, and the client certificate and key when the stack issued one. */
     readonly tlsCaCertificate?: string;
     /** With tlsEnabled: the CA's rotation step, and whether one is in progress. */
-    readonly tlsCaRotation?: { readonly step: number; readonly inProgress: boolean };
+    readonly tlsCaRotation?: RotationStatus;
     readonly tlsClientCertificate?: string;
     readonly tlsClientKey?: string;
 }
