@@ -65,7 +65,7 @@ export interface ClusterAssessment {
     readonly healthy: boolean;
     readonly master: string | null;
     readonly problems: readonly string[];
-    /** What is well but must not be forgotten: a password rotation whose second step has not been taken. */
+    /** What is well but must not be forgotten: a password or CA rotation whose second step has not been taken. */
     readonly notices: readonly string[];
     readonly nodes: readonly NodeRow[];
     readonly sentinels: readonly SentinelRow[];
@@ -247,8 +247,9 @@ export function assessCluster(
 
 /**
  * A rotation in progress (an odd step): logins use the new password and every node still accepts the old one until
- * the next step (or, for the CA: certificates come from the new CA and every node still trusts the old one). Not a problem (the update that finishes it must not be refused), but the old password is still a
- * way in, so it is said every time.
+ * the next step (for the CA: certificates come from the new CA and every node still trusts the old one). Not a
+ * problem (the update that finishes it must not be refused), but the old secret is still a way in, so it is said
+ * every time.
  */
 export function rotationNotices(description: Pick<ClusterDescription, "passwordRotation" | "tlsCaRotation">): string[] {
     const rotating = Object.entries(description.passwordRotation ?? {}).filter(([, rotation]) => rotation?.inProgress);
