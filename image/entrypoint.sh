@@ -275,9 +275,11 @@ sentinels_know_replicas() {
 # shutting down): no failover could be had, and waiting out SENTINEL_VIEW_SECONDS with queries that time out could
 # outlast the stop timeout of a restart (docker restart -t 10, a daemon's shutdown-timeout of 15 s), and a master
 # killed then has not written its last second to its append-only file. Each query gets 1 s: a Sentinel that is up
-# answers in milliseconds.
+# answers in milliseconds. It gives up at once, too, when the Sentinels fail this node over themselves (a node that
+# came back slowly, a loaded host): their view of its replicas can then never come, and waiting it out only delays a
+# restarted node's start as a replica of their new master by SENTINEL_VIEW_SECONDS (seen: healed in 20 s, not 10).
 await_sentinel_view() {
-    local self="$1" until=$((SECONDS + SENTINEL_VIEW_SECONDS)) waiting="" total answered
+    local self="$1" until=$((SECONDS + SENTINEL_VIEW_SECONDS)) waiting="" total answered views master flags
     shift
     total=$(count_items "$SENTINELS")
     while ! REDIS_CLI_TIMEOUT=1 sentinels_know_replicas "$self" "$@"; do
@@ -285,9 +287,18 @@ await_sentinel_view() {
             log "the Sentinels have not all read replica(s) $* as replicas of this node within $SENTINEL_VIEW_SECONDS s"
             return 1
         fi
-        answered=$(REDIS_CLI_TIMEOUT=1 sentinel_views | grep -c . || true)
+        views=$(REDIS_CLI_TIMEOUT=1 sentinel_views)
+        answered=$(grep -c . <<<"$views" || true)
         if ((answered <= total / 2)); then
             log "only $answered of $total Sentinels answer now: no majority to fail over, so no waiting for them"
+            return 1
+        fi
+        if master=$(master_from_views quiet <<<"$views") && [[ "$master" != "$self" ]]; then
+            log "the Sentinels name $master master now: no waiting for their view of this node's replicas"
+            return 1
+        fi
+        if flags=$(master_failing <<<"$views"); then
+            log "the Sentinels see this node, their master, as $flags: no waiting for their view of its replicas"
             return 1
         fi
         [[ -n "$waiting" ]] || log "waiting up to $SENTINEL_VIEW_SECONDS s until every Sentinel has read replica(s) $* as replicas of this node (they read a replica's role every ${SENTINEL_INFO_PERIOD_MS} ms)"
@@ -334,7 +345,7 @@ promote_a_replica() {
     local self="$1" deadline=$((SECONDS + $2)) next_ask=0 deferred="" master replicas views flags
     # A Sentinel that read a replica's role before that replica last restarted would undo its promotion.
     mapfile -t replicas < <(peer_states "$self" | awk '$2 == "slave" { print $1 }')
-    await_sentinel_view "$self" "${replicas[@]}" || log "asking for the failover anyway"
+    await_sentinel_view "$self" "${replicas[@]}" || log "going on without it"
     while ((SECONDS < deadline)); do
         views=$(sentinel_views)
         if master=$(master_from_views quiet <<<"$views") && [[ "$master" != "$self" ]]; then
