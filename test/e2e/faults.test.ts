@@ -136,9 +136,33 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
         }
     };
 
+    /**
+     * What a returning master's entrypoint says on each way it can come back as a replica of `master`: the Sentinels
+     * had already failed it over when it started (slow to come back), they did while it waited for them, or its own
+     * guard (`guardSays`) got a replica promoted (back before they noticed).
+     */
+    const wayBack = (master: RedisNode, guardSays: string) =>
+        new RegExp(
+            [
+                `using the Sentinels' master ${addressOf(master).replace(/\./g, "\\.")}`,
+                "the Sentinels failed this node over",
+                guardSays,
+            ].join("|"),
+        );
+
     /** Empties a Redis node's volume under the running server, as a lost or replaced volume looks from inside. */
-    const emptyVolume = (name: string) =>
-        execIn(docker.getContainer(name), ["rm", "-rf", "/data/appendonlydir", "/data/dump.rdb", "/data/conf"]);
+    const emptyVolume = async (name: string) => {
+        const { exitCode, stderr } = await execIn(docker.getContainer(name), [
+            "rm",
+            "-rf",
+            "/data/appendonlydir",
+            "/data/dump.rdb",
+            "/data/conf",
+        ]);
+        if (exitCode !== 0) {
+            throw new Error(`could not empty ${name}'s volume: ${stderr}`);
+        }
+    };
 
     /** Kills a container (as a crash would) and starts it again at once; returns when it was killed (epoch ms). */
     const killAndStart = async (name: string): Promise<number> => {
@@ -217,7 +241,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             });
             expect(master.name).not.toBe(before.name);
             const log = await logSince(docker, before.name, marks[before.name]);
-            expect(log).toMatch(/this node went down as master and replica|the Sentinels failed this node over/);
+            expect(log).toMatch(wayBack(master, "this node went down as master and replica"));
             expect(log).toContain(`starting as replica of ${addressOf(master)}`);
         },
         4 * 60_000,
@@ -227,16 +251,29 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
         "the master's volume comes back empty: a replica is promoted first",
         async () => {
             const marks: Record<string, number> = {};
+            const watched = [...outputs.redisNodes, ...outputs.sentinelNodes].map(({ name }) => name);
             const { master, before } = await underFault("master with an empty volume", async (master) => {
-                marks[master.name] = await logMark(docker, master.name);
+                for (const name of watched) {
+                    marks[name] = await logMark(docker, name);
+                }
                 await emptyVolume(master.name);
                 return killAndStart(master.name);
             });
-            expect(master.name).not.toBe(before.name);
             // Back before the Sentinels noticed, it gets a replica promoted; back later, they have failed it over already.
+            // Either way it starts as a replica and copies the data back (the suite checks every confirmed write).
             const log = await logSince(docker, before.name, marks[before.name]);
-            expect(log).toMatch(/this node's volume holds no dataset, but|the Sentinels failed this node over/);
             expect(log).not.toMatch(/\]: starting as master$/m);
+            const [, firstMaster] = /\]: starting as replica of (\S+)$/m.exec(log) ?? [];
+            expect(firstMaster).toBeDefined();
+            expect(log).toMatch(wayBack(nodeAt(outputs, firstMaster), "this node's volume holds no dataset, but"));
+            if (master.name === before.name) {
+                // Once seen in CI (not reproduced in 13 runs here): healed with this node master again, after it had
+                // copied the data back (0 lost). Only a second failover explains it; what every container said:
+                const story = await Promise.all(
+                    watched.map(async (name) => `${name}:\n${await logSince(docker, name, marks[name])}`),
+                );
+                console.log(`e2e fault: ${before.name} is master again after its volume came back empty\n${story.join("\n")}`);
+            }
         },
         4 * 60_000,
     );
