@@ -277,7 +277,8 @@ sentinels_know_replicas() {
 # killed then has not written its last second to its append-only file. Each query gets 1 s: a Sentinel that is up
 # answers in milliseconds. It gives up at once, too, when the Sentinels fail this node over themselves (a node that
 # came back slowly, a loaded host): their view of its replicas can then never come, and waiting it out only delays a
-# restarted node's start as a replica of their new master by SENTINEL_VIEW_SECONDS (seen: healed in 20 s, not 10).
+# restarted node's start as a replica of their new master by SENTINEL_VIEW_SECONDS (seen on a loaded host: healed in
+# 20-25 s instead of 13-15 s).
 await_sentinel_view() {
     local self="$1" until=$((SECONDS + SENTINEL_VIEW_SECONDS)) waiting="" total answered views master flags
     shift
