@@ -1,9 +1,10 @@
 import Docker from "dockerode";
 import { ClusterOutputs } from "../docker/cluster";
-import { e2eLabel } from "../docker/deployer";
+import { ContainerStep, e2eLabel } from "../docker/deployer";
 import { engineUnavailableReason } from "../docker/engine";
 import { Address, ClusterProbe, containerLog } from "../docker/probe";
 import { address } from "../../tools/lib/cluster";
+import { longestGap } from "../../tools/lib/failover";
 import { parseInfo } from "../../tools/lib/observe";
 import { pollUntil } from "../../tools/lib/poll";
 import { longestOutage } from "../harness/observers";
@@ -458,4 +459,24 @@ export class ConfirmingWriter {
         }
         return { confirmed, attempts: lines.length, longestGapMs: longestOutage(confirmedAt, 0) };
     }
+}
+
+/**
+ * Where the longest time between two confirmed writes began (ms after `started`), and the entrypoint's own account
+ * (no password in it) of the container replacement it began in: what a test prints when a gap is longer than it should be.
+ */
+export function longestGapStory(
+    confirmed: readonly { at: number }[],
+    steps: readonly ContainerStep[],
+    started: number,
+): { gap: number; from?: number; step?: string; story: string[] } {
+    const gap = longestGap(confirmed);
+    const end = confirmed.findIndex((write, index) => index > 0 && write.at - confirmed[index - 1].at === gap);
+    if (end <= 0) {
+        return { gap, story: [] };
+    }
+    const from = confirmed[end - 1].at - started;
+    const step = steps.find((candidate) => candidate.startedAt - started <= from && from <= candidate.doneAt - started);
+    const story = (step?.lastWords ?? "").split("\n").filter((line) => line.startsWith("entrypoint["));
+    return { gap, from, step: step?.name, story };
 }
