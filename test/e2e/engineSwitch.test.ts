@@ -27,7 +27,7 @@ const switchGapTargetMs = 2000;
 /**
  * The gap the test fails on: a planned stop's bound (maintenance.test.ts). During a failover the leading Sentinel
  * reads the promoted replica's INFO once a second (a constant in Sentinel), so a handover passes the target now and
- * then (password rotations: 2.31 s in CI and 2.41 s here, 2 of 20 gaps).
+ * then (password rotations: 2.31 s in CI and 2.41 s here, 2 of 22 rotation gaps).
  */
 const switchGapBoundMs = 3000;
 
