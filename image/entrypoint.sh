@@ -32,7 +32,12 @@ readonly STOP_HANDOVER_SECONDS=8
 # How long, within that, its replicas get to catch up with the master once writes are paused.
 readonly CATCH_UP_SECONDS=3
 
-log() { echo "entrypoint[${NODE_NAME:-?}]: $*" >&2; }
+# Each line carries the time to the millisecond (no fork: bash's own clock), so that a handover's steps can be laid
+# beside the server's and the Sentinels' own log lines and a client's measured gap.
+log() {
+    local now=${EPOCHREALTIME:-0.000000}
+    printf 'entrypoint[%s] %(%T)T.%s: %s\n' "${NODE_NAME:-?}" "${now%.*}" "${now: -6:3}" "$*" >&2
+}
 
 # Whether "ip:port" is one of the stack's declared Redis nodes: nothing else is ever taken for the master, so
 # a Sentinel that was misled (a forged hello) cannot send a restarted node's logins to a server of its choosing.

@@ -21,7 +21,7 @@ import { describeWithEngine, loadProgram, longestGapStory } from "./support";
 /**
  * The write gap a switch should cost (the issue's 2 s): the master's handover, as in any rolling update. Since the
  * Sentinels read INFO every 0.5 s (SENTINEL_INFO_PERIOD_MS) a handover costs 1.0-1.6 s on this 2-core machine (README,
- * "Choosing the engine"); a longer one prints the old master's own account of it.
+ * "Choosing the engine"); a longer one prints what the replaced containers logged around it.
  */
 const switchGapTargetMs = 2000;
 /**
@@ -115,7 +115,7 @@ describeWithEngine("switching the engine of a running cluster with pulumi up", (
                         .map((step) => `${step.name} ${step.op} +${step.startedAt - started}..+${step.doneAt - started} ms`)
                         .join(", ") +
                     (gap > switchGapTargetMs
-                        ? `; the gap began in ${gapStep}'s replacement, which said:\n${gapStory.join("\n")}`
+                        ? `; the gap began in ${gapStep}'s replacement; the replaced containers' logs around it:\n${gapStory.join("\n")}`
                         : ""),
             );
             expect(steps.every((step) => step.op === "replace")).toBe(true);

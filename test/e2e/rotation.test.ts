@@ -153,7 +153,7 @@ async function rotateWhileWriting(
                 )
                 .join("; ") +
             (longest.gap > gapTargetMs
-                ? `; the longest gap began at +${longest.from} ms in ${longest.step}'s replacement, which said:\n${longest.story.join("\n")}`
+                ? `; the longest gap began at +${longest.from} ms in ${longest.step}'s replacement; the replaced containers' logs around it:\n${longest.story.join("\n")}`
                 : ""),
     );
     return {

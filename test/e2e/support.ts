@@ -461,9 +461,35 @@ export class ConfirmingWriter {
     }
 }
 
+const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
 /**
- * Where the longest time between two confirmed writes began (ms after `started`), and the entrypoint's own account
- * (no password in it) of the container replacement it began in: what a test prints when a gap is longer than it should be.
+ * When a container's log line was written (ms since the epoch, UTC), from its own clock: the entrypoint's
+ * `entrypoint[node] HH:MM:SS.mmm:` (the day taken from `near`) or the server's and Sentinel's `pid:R 05 Dec 2026 HH:MM:SS.mmm`.
+ * Undefined for a line without one.
+ */
+export function loggedAt(line: string, near: number): number | undefined {
+    const server = /^\d+:\w (\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d)\.(\d{3}) /.exec(line);
+    if (server) {
+        const [, day, month, year, hours, minutes, seconds, ms] = server;
+        return Date.UTC(+year, months.indexOf(month), +day, +hours, +minutes, +seconds, +ms);
+    }
+    const entrypoint = /^entrypoint\[[^\]]*\] (\d\d):(\d\d):(\d\d)\.(\d{3}):/.exec(line);
+    if (entrypoint) {
+        const [, hours, minutes, seconds, ms] = entrypoint;
+        const day = new Date(near);
+        const at = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), +hours, +minutes, +seconds, +ms);
+        // A line logged just before midnight, read just after it.
+        return at - near > 12 * 3600_000 ? at - 24 * 3600_000 : at;
+    }
+    return undefined;
+}
+
+/**
+ * The longest time between two confirmed writes, where it began (ms after `started`) and in which container's
+ * replacement, and what every replaced container logged from a second before it to its end (entrypoint decisions,
+ * server and Sentinel events; no password in them), in time order, each line after its container's name: what a test
+ * prints when a gap is longer than it should be.
  */
 export function longestGapStory(
     confirmed: readonly { at: number }[],
@@ -475,8 +501,20 @@ export function longestGapStory(
     if (end <= 0) {
         return { gap, story: [] };
     }
-    const from = confirmed[end - 1].at - started;
-    const step = steps.find((candidate) => candidate.startedAt - started <= from && from <= candidate.doneAt - started);
-    const story = (step?.lastWords ?? "").split("\n").filter((line) => line.startsWith("entrypoint["));
-    return { gap, from, step: step?.name, story };
+    const [gapFrom, gapTo] = [confirmed[end - 1].at, confirmed[end].at];
+    const step = steps.find((candidate) => candidate.startedAt <= gapFrom && gapFrom <= candidate.doneAt);
+    const clock = (at: number) => new Date(at).toISOString().slice(11, 23);
+    const story = steps
+        .flatMap((candidate) =>
+            (candidate.lastWords ?? "").split("\n").map((line) => ({ at: loggedAt(line, gapFrom), line, name: candidate.name })),
+        )
+        .filter(({ at }) => at !== undefined && gapFrom - 1000 <= at && at <= gapTo)
+        .sort((a, b) => (a.at ?? 0) - (b.at ?? 0))
+        .map(({ line, name }) => `${name}| ${line}`);
+    return {
+        gap,
+        from: gapFrom - started,
+        step: step?.name,
+        story: [`last confirmed write before the gap ${clock(gapFrom)}, first after it ${clock(gapTo)}`, ...story],
+    };
 }
