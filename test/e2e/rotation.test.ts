@@ -22,8 +22,8 @@ import { runProgram } from "../support/pulumiProgram";
 import { describeWithEngine, loadProgram, longestGapStory } from "./support";
 
 /**
- * The issue's bound on a write gap, the master's handovers as its container is replaced: a longer gap prints the old
- * master's own account of its handover.
+ * The issue's bound on a write gap, the master's handovers as its container is replaced: a longer gap prints what the
+ * replaced containers logged around it.
  */
 const gapTargetMs = 2000;
 /** The gap the test fails on: a planned stop's bound (maintenance.test.ts; engineSwitch.test.ts says why). */
