@@ -65,13 +65,26 @@ sentinel_views() {
     # In parallel: each answer is one short line, written at once, so lines never mix.
     for sentinel in "${sentinels[@]}"; do
         [[ "$NODE_KIND" == sentinel && "$sentinel" == "$NODE_IP:$NODE_PORT" ]] && continue
-        (ask_sentinel "$sentinel" SENTINEL master "$MASTER_NAME" | awk -v sentinel="$sentinel" '
-            NR % 2 == 1 { key = $0; next }
-            { field[key] = $0 }
-            END { if (field["ip"] != "" && field["config-epoch"] ~ /^[0-9]+$/)
-                      print sentinel, field["ip"] ":" field["port"], field["config-epoch"], field["flags"] }' || true) &
+        (sentinel_view "$sentinel" || true) &
     done
     wait
+}
+
+# sentinel_view SENTINEL: its line of sentinel_views. Parsed by the shell itself, as everything a handover does while
+# writes are paused: each process started (an awk, a tr) costs 5-10 ms here, and lengthens the pause.
+sentinel_view() {
+    local lines index ip="" port="" epoch="" flags=""
+    session_login "view-$1" "$SENTINEL_USER" "$SENTINEL_PASSWORD" "$1"
+    mapfile -t lines < <(session_ask "view-$1" "SENTINEL master $MASTER_NAME" 2>/dev/null)
+    for ((index = 0; index + 1 < ${#lines[@]}; index += 2)); do
+        case "${lines[index]}" in
+            ip) ip="${lines[index + 1]}" ;;
+            port) port="${lines[index + 1]}" ;;
+            config-epoch) epoch="${lines[index + 1]}" ;;
+            flags) flags="${lines[index + 1]}" ;;
+        esac
+    done
+    [[ -n "$ip" && "$epoch" =~ ^[0-9]+$ ]] && echo "$1 $ip:$port $epoch $flags"
 }
 
 # Prints the master ("ip:port") in the answers of sentinel_views read from stdin, and fails when there is none to
@@ -313,10 +326,11 @@ await_sentinel_view() {
     done
 }
 
-# ask_for_failover [reversed]: asks the Sentinels in turn, as the failover user (it may run SENTINEL FAILOVER and
-# nothing else), to fail this cluster's master over, until one accepts; fails when none did. "reversed" starts with
-# the last declared Sentinel: the one that runs the failover names the new master a second after the others, and
-# clients ask the first one they were given first. While every Sentinel answers NOGOODSLAVE it asks again, for up to
+# ask_for_failover [reversed [FIRST]]: asks the Sentinels in turn, as the failover user (it may run SENTINEL FAILOVER
+# and nothing else), to fail this cluster's master over, until one accepts; fails when none did. "reversed" starts
+# with FIRST when given (the handover's plan_request), then with the last declared Sentinel: the one that runs the
+# failover reports the new master in SENTINEL MASTER a second after the others, and clients ask the first one they
+# were given first. While every Sentinel answers NOGOODSLAVE it asks again, for up to
 # FAILOVER_ASK_SECONDS: a Sentinel takes as candidates only replicas whose INFO it read in the last 1.5 s
 # (SENTINEL_INFO_PERIOD_MS times 3) while the master is up, and a host that stalled for a second can leave none for a
 # moment; waiting for the next INFO costs far less than the failover after down-after that not handing over means.
@@ -326,9 +340,9 @@ ask_for_failover() {
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     order=("${sentinels[@]}")
     if [[ "${1:-}" == reversed ]]; then
-        order=()
+        order=(${2:+"$2"})
         for ((index = ${#sentinels[@]} - 1; index >= 0; index--)); do
-            order+=("${sentinels[index]}")
+            [[ "${sentinels[index]}" == "${2:-}" ]] || order+=("${sentinels[index]}")
         done
     fi
     while :; do
@@ -542,12 +556,86 @@ prepare_sentinel() {
 
 # What the local server answers to INFO replication, one "field:value" a line.
 local_replication() {
-    redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" 127.0.0.1 "$NODE_PORT" INFO replication 2>/dev/null | tr -d '\r'
+    local answer
+    answer=$(redis_cli "$HEALTH_USER" "$HEALTH_PASSWORD" 127.0.0.1 "$NODE_PORT" INFO replication 2>/dev/null)
+    echo "${answer//$'\r'/}"
 }
 
 # local_field NAME: one field of local_replication's answer read from stdin.
 local_field() {
-    awk -F: -v name="$1" '$1 == name { print $2 }'
+    local line
+    while IFS= read -r line; do
+        [[ "$line" != "$1:"* ]] || echo "${line#*:}"
+    done
+}
+
+# While writes are paused a handover asks the local server, each replica and a Sentinel one thing each, in turn, over
+# redis-cli sessions opened before the pause: starting a redis-cli takes 15-25 ms here and up to 200 ms on a busy host,
+# where a query on an open session takes a millisecond or two. That keeps the pause before the request short and
+# steady, which plan_request counts on.
+#
+# session_open NAME USER PASSWORD HOST PORT: starts session NAME (its replies come back through a FIFO); fails when it
+# cannot. session_ready checks that it answers; session_ask falls back to one redis_cli call per query without one.
+SESSION_DIR=""
+declare -A SESSION_IN=() SESSION_OUT=() SESSION_LOGIN=() SESSION_PASSWORD=()
+session_open() {
+    local name="$1" user="$2" password="$3" host="$4" port="$5" input output CLI_COMMAND
+    session_login "$name" "$user" "$password" "$host:$port"
+    [[ -n "$SESSION_DIR" ]] || SESSION_DIR=$(mktemp -d) || return 1
+    mkfifo "$SESSION_DIR/$name" || return 1
+    cli_command "$user" "$host" "$port"
+    exec {input}> >(REDISCLI_AUTH="$password" exec "${CLI_COMMAND[@]}" >"$SESSION_DIR/$name" 2>&1)
+    exec {output}<"$SESSION_DIR/$name"
+    SESSION_IN[$name]=$input
+    SESSION_OUT[$name]=$output
+}
+
+# session_ready NAME: whether session NAME answers within SESSION_SECONDS; closes it when it does not.
+session_ready() {
+    [[ -n "${SESSION_IN[$1]:-}" ]] && session_ask "$1" >/dev/null
+}
+
+# session_login NAME USER PASSWORD HOST:PORT: how session_ask reaches NAME when no session is open (unless known).
+session_login() {
+    [[ -n "${SESSION_LOGIN[$1]:-}" ]] && return
+    SESSION_LOGIN[$1]="$2 ${4%:*} ${4##*:}"
+    SESSION_PASSWORD[$1]="$3"
+}
+
+# session_ask NAME COMMAND...: sends each COMMAND (a command line) over session NAME and prints the replies, waiting
+# up to SESSION_SECONDS; fails when they do not all come. Without an open session, one redis_cli call sends them.
+SESSION_SECONDS=2
+session_ask() {
+    local name="$1" marker="session-$RANDOM$RANDOM" line user host port
+    shift
+    if [[ -n "${SESSION_IN[$name]:-}" ]]; then
+        if printf '%s\n' "$@" "PING $marker" >&"${SESSION_IN[$name]}" 2>/dev/null; then
+            while IFS= read -r -t "$SESSION_SECONDS" line <&"${SESSION_OUT[$name]}"; do
+                line="${line%$'\r'}"
+                [[ "$line" != "$marker" ]] || return 0
+                echo "$line"
+            done
+        fi
+        session_close "$name"
+        return 1
+    fi
+    (($# > 0)) || return 1
+    read -r user host port <<<"${SESSION_LOGIN[$name]}"
+    printf '%s\n' "$@" | redis_cli "$user" "${SESSION_PASSWORD[$name]}" "$host" "$port" 2>&1 | tr -d '\r'
+}
+
+session_close() {
+    local name="$1" input="${SESSION_IN[$1]:-}" output="${SESSION_OUT[$1]:-}"
+    [[ -z "$input" ]] || exec {input}>&- {output}<&-
+    unset "SESSION_IN[$name]" "SESSION_OUT[$name]"
+}
+
+session_close_all() {
+    local name
+    for name in "${!SESSION_IN[@]}"; do
+        session_close "$name"
+    done
+    [[ -z "$SESSION_DIR" ]] || rm -rf "$SESSION_DIR"
 }
 
 # pause_writes MILLISECONDS | unpause: CLIENT PAUSE WRITE on the local server, as the failover user. Paused writes
@@ -559,26 +647,120 @@ pause_writes() {
         redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" 127.0.0.1 "$NODE_PORT" CLIENT UNPAUSE >/dev/null 2>&1 || true
         return
     fi
-    answer=$(printf 'CLIENT PAUSE %s WRITE\nINFO replication\n' "$1" |
-        redis_cli "$FAILOVER_USER" "$FAILOVER_PASSWORD" 127.0.0.1 "$NODE_PORT" 2>&1 | tr -d '\r')
-    [[ "$(head -1 <<<"$answer")" == OK ]] && tail -n +2 <<<"$answer"
+    answer=$(session_ask local "CLIENT PAUSE $1 WRITE" "INFO replication")
+    [[ "${answer%%$'\n'*}" == OK ]] && echo "${answer#*$'\n'}"
 }
 
 # The replicas this master lists as online in its INFO replication (read from stdin), one "ip:port" a line.
 online_replicas() {
-    awk -F'[:,=]' '/^slave[0-9]+:/ && /state=online/ { print $3 ":" $5 }'
+    local line
+    while IFS= read -r line; do
+        [[ "$line" =~ ^slave[0-9]+:ip=([^,]*),port=([0-9]+),state=online, ]] && echo "${BASH_REMATCH[1]}:${BASH_REMATCH[2]}"
+    done
+    return 0
 }
 
-# replicas_behind OFFSET NODE...: prints each NODE (a replica) whose own replication offset is below OFFSET or that
-# does not answer, asked directly (node_states) rather than read from its last once-a-second ACK.
+# replicas_behind OFFSET NODE...: prints each NODE (a replica) whose own replication offset is below OFFSET, that is
+# no replica or that does not answer, asked directly (all at once) rather than read from its last once-a-second ACK.
 replicas_behind() {
-    local offset="$1" states node
+    local offset="$1" node answer
     shift
-    states=$(node_states "$@")
     for node in "$@"; do
-        awk -v node="$node" -v offset="$offset" '$1 == node && $3 >= offset { found = 1 } END { exit !found }' <<<"$states" ||
-            echo "$node"
+        session_login "replica-$node" "$HEALTH_USER" "$HEALTH_PASSWORD" "$node"
+        answer=$(REDIS_CLI_TIMEOUT=1 session_ask "replica-$node" "INFO replication")
+        [[ "$answer" =~ role:slave[[:space:]] && "$answer" =~ slave_repl_offset:([0-9]+) ]] &&
+            ((BASH_REMATCH[1] >= offset)) || echo "$node"
     done
+}
+
+# The Sentinel that runs a failover names the new master only once an INFO of the replica it promoted shows the new
+# role, and during a failover it reads a replica's INFO one second after the last one (a constant in sentinel.c),
+# against every SENTINEL_INFO_PERIOD_MS before: asked at a random moment, that INFO comes 0.45-1.05 s after the
+# request (the last one was read 0-0.55 s before it), and writes stay paused that long. It promotes the candidate
+# whose INFO showed the highest offset, under writes the one it read last; so the best moment to ask is just before
+# it would read a candidate again anyway, when the one it read last was read longest ago. Each Sentinel reads the
+# replicas at phases of its own (a replica read in the same round as another stays in step with it).
+#
+# plan_request: asks every Sentinel, all at once, how long ago it read each candidate's INFO (a replica it sees up,
+# linked and with a priority), and prints "SENTINEL WAIT_MS AGE_MS SENTINEL AGES..." for the best of them: ask it in
+# WAIT_MS, and its last INFO of the candidates will then be at least AGE_MS old (AGES: how old they were when asked). Fails when no Sentinel answers with a candidate.
+# REQUEST_LEAD_MS is what pausing, the replicas' check and the request take; REQUEST_MARGIN_MS keeps the request before
+# the read it must precede (a Sentinel reads when the last INFO is older than the period, at its next 50-100 ms tick).
+readonly REQUEST_LEAD_MS=70
+readonly REQUEST_MARGIN_MS=80
+plan_request() {
+    local sentinel sentinels
+    IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    {
+        for sentinel in "${sentinels[@]}"; do
+            (session_login "view-$sentinel" "$SENTINEL_USER" "$SENTINEL_PASSWORD" "$sentinel"
+            REDIS_CLI_TIMEOUT=1 session_ask "view-$sentinel" "SENTINEL replicas $MASTER_NAME" | awk -v sentinel="$sentinel" '
+                function flush() {
+                    if (field["flags"] == "slave" && field["master-link-status"] == "ok" && field["slave-priority"] != 0)
+                        ages = ages " " (field["info-refresh"] + 0)
+                    delete field
+                }
+                NR % 2 == 1 { key = $0; if (key == "name" && NR > 1) flush(); next }
+                { field[key] = $0 }
+                END { if (NR > 0) flush(); if (ages != "") print sentinel ages }' || true) &
+        done
+        wait
+    } | awk -v period="$SENTINEL_INFO_PERIOD_MS" -v lead="$REQUEST_LEAD_MS" -v margin="$REQUEST_MARGIN_MS" '
+        # For each candidate k, the request arrives margin ms before its next read, within [lead, lead + period):
+        # then every candidate i was read age(i) ms before, and the least of those ages is what the request gains.
+        # A Sentinel whose INFO is older than two periods does not read at this period (tune_sentinel failed).
+        {
+            for (i = 2; i <= NF; i++) if ($i > 2 * period) next
+            for (i = 2; i <= NF; i++) next_read[i] = ($i < period ? period - $i : 0)
+            for (k = 2; k <= NF; k++) {
+                arrive = next_read[k] - margin
+                while (arrive < lead) arrive += period
+                least = -1
+                for (i = 2; i <= NF; i++) {
+                    age = (arrive < next_read[i] ? $i + arrive : arrive - next_read[i])
+                    if (least < 0 || age < least) least = age
+                }
+                if (least > best) { best = least; plan = $1 " " (arrive - lead) " " least " " $0 }
+            }
+        }
+        END { if (plan == "") exit 1; print plan }'
+}
+
+
+# open_handover_sessions REPLICA...: the sessions a handover uses (session_open): to the local server (as the failover
+# user), to each replica (as the health user), to every Sentinel as the Sentinel user (sentinel_views, plan_request)
+# and as the failover user. One that does not open falls back to a redis-cli call per query.
+open_handover_sessions() {
+    local node sentinel sentinels name SESSION_SECONDS=0.5
+    session_open local "$FAILOVER_USER" "$FAILOVER_PASSWORD" 127.0.0.1 "$NODE_PORT"
+    for node in "$@"; do
+        session_open "replica-$node" "$HEALTH_USER" "$HEALTH_PASSWORD" "${node%:*}" "${node##*:}"
+    done
+    IFS=',' read -r -a sentinels <<<"$SENTINELS"
+    for sentinel in "${sentinels[@]}"; do
+        session_open "view-$sentinel" "$SENTINEL_USER" "$SENTINEL_PASSWORD" "${sentinel%:*}" "${sentinel##*:}"
+        session_open "failover-$sentinel" "$FAILOVER_USER" "$FAILOVER_PASSWORD" "${sentinel%:*}" "${sentinel##*:}"
+    done
+    # All started at once, so they are checked in about the time of the slowest.
+    for name in local "${@/#/replica-}" "${sentinels[@]/#/view-}" "${sentinels[@]/#/failover-}"; do
+        session_ready "$name" || log "no session to $name: its queries start a redis-cli each"
+    done
+}
+
+# named_by_majority SELF NEED: the node other than SELF that at least NEED of the answers of sentinel_views (read
+# from stdin) name master; fails when none is.
+named_by_majority() {
+    local self="$1" need="$2" sentinel master rest
+    local -A count=()
+    while read -r sentinel master rest; do
+        [[ -n "$master" && "$master" != "$self" ]] || continue
+        count[$master]=$((${count[$master]:-0} + 1))
+        if ((count[$master] >= need)); then
+            echo "$master"
+            return 0
+        fi
+    done
+    return 1
 }
 
 # On a planned stop (docker stop, or pulumi up / destroy removing the container) a master hands its role to a
@@ -593,7 +775,7 @@ replicas_behind() {
 # and the client retries it on the new master. Bounded by STOP_HANDOVER_SECONDS; when a step fails it unpauses and
 # the server shuts down as it would have anyway (Redis itself then waits up to shutdown-timeout for lagging replicas).
 hand_over() {
-    local self="$NODE_IP:$NODE_PORT" deadline replication views
+    local self="$NODE_IP:$NODE_PORT" deadline replication views plan="" first="" wait_ms age_ms ages planned_at reply
     local answered total offset behind master="" caught_up_by replicas
     replication=$(local_replication)
     if [[ "$(local_field role <<<"$replication")" != master ]]; then
@@ -620,6 +802,15 @@ hand_over() {
         log "stopping as master without a handover"
         return
     fi
+    open_handover_sessions "${replicas[@]}"
+    planned_at=${EPOCHREALTIME/./}
+    if plan=$(plan_request); then
+        read -r first wait_ms age_ms _ ages <<<"$plan"
+        # The plan counts from the Sentinels' answers, a few milliseconds after it began.
+        wait_ms=$((wait_ms - (${EPOCHREALTIME/./} - planned_at) / 1000 + 5))
+        ((wait_ms <= 0)) || sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"
+        log "asking Sentinel $first in $((wait_ms > 0 ? wait_ms : 0)) ms, when its last INFO of every candidate is at least $age_ms ms old (now ${ages// / and } ms)"
+    fi
     # From here on clients cannot write: every step is one round of parallel queries, without a pause of its own.
     if ! replication=$(pause_writes $((STOP_HANDOVER_SECONDS * 1000 + 5000))); then
         log "stopping as master without a handover: could not pause writes"
@@ -645,7 +836,14 @@ hand_over() {
         return
     fi
     log "stopping as master: writes paused at replication offset $offset, which every online replica has"
-    if ! ask_for_failover reversed; then
+    : "${first:=$(tr ',' '\n' <<<"$SENTINELS" | tail -1)}"
+    session_login "failover-$first" "$FAILOVER_USER" "$FAILOVER_PASSWORD" "$first"
+    reply=$(session_ask "failover-$first" "SENTINEL failover $MASTER_NAME")
+    log "asked Sentinel $first to promote a replica: ${reply:-no answer}"
+    [[ "$reply" != OK ]] || log "Sentinel $first had read the replicas' INFO $(session_ask "view-$first" "SENTINEL replicas $MASTER_NAME" |
+        awk 'NR % 2 == 1 { key = $0; next } key == "name" { name = $0 } key == "info-refresh" { printf "%s%s %s ms", sep, name, $0; sep = ", " }') ago"
+    # Without an answer it may have begun the failover: asking another could start a second one.
+    if [[ -n "$reply" && "$reply" != OK ]] && ! ask_for_failover reversed; then
         pause_writes unpause
         log "no Sentinel accepted the failover; writes unpaused, shutting down as master"
         return
@@ -655,10 +853,7 @@ hand_over() {
     # reconfigured the other replicas. A client that asks it first is sent here, where its writes wait, until this
     # server exits: so it goes as soon as the majority is there.
     while ((SECONDS < deadline)); do
-        master=$(sentinel_views | awk -v self="$self" -v need=$((total / 2 + 1)) '
-            $2 != self { count[$2]++ }
-            END { for (node in count) if (count[node] >= need) { print node; exit 0 }; exit 1 }') &&
-            declared_node "$master" && break
+        master=$(sentinel_views | named_by_majority "$self" $((total / 2 + 1))) && declared_node "$master" && break
         master=""
         sleep 0.02
     done
@@ -717,7 +912,12 @@ on_stop() {
     trap "" TERM INT
     STOPPING=1
     # In a subshell without errexit: whatever fails in the handover, the server still gets its SIGTERM.
-    [[ -z "$SERVER_PID" || "$NODE_KIND" != redis ]] || (set +e; hand_over) || true
+    [[ -z "$SERVER_PID" || "$NODE_KIND" != redis ]] || (
+        set +e
+        trap '' PIPE
+        hand_over
+        session_close_all
+    ) || true
     [[ -z "$SERVER_PID" ]] || kill -TERM "$SERVER_PID" 2>/dev/null || true
 }
 

@@ -27,15 +27,21 @@ if [[ -f "$ENGINE_ENV_FILE" ]]; then
     load_env_file "$ENGINE_ENV_FILE"
 fi
 
-# redis_cli USER PASSWORD HOST PORT COMMAND...: one bounded call; the password goes through the
-# environment, never the command line that `ps` shows.
-# With TLS=yes (tlsEnabled) it speaks TLS, presenting the node's own certificate.
-redis_cli() {
-    local user="$1" password="$2" host="$3" port="$4" tls=()
-    shift 4
+# cli_command USER HOST PORT: sets CLI_COMMAND to the redis-cli command line that logs in as USER at HOST:PORT. The
+# password goes through the environment (REDISCLI_AUTH), never the command line that `ps` shows. With TLS=yes
+# (tlsEnabled) it speaks TLS, presenting the node's own certificate.
+cli_command() {
+    CLI_COMMAND=("$ENGINE_CLI" --no-auth-warning --raw)
     if [[ "${TLS:-}" == yes ]]; then
-        tls=(--tls --cacert "$TLS_CA_FILE" --cert "$TLS_CERT_FILE" --key "$TLS_KEY_FILE")
+        CLI_COMMAND+=(--tls --cacert "$TLS_CA_FILE" --cert "$TLS_CERT_FILE" --key "$TLS_KEY_FILE")
     fi
-    REDISCLI_AUTH="$password" timeout "${REDIS_CLI_TIMEOUT:-2}" \
-        "$ENGINE_CLI" --no-auth-warning --raw "${tls[@]}" -h "$host" -p "$port" --user "$user" "$@"
+    CLI_COMMAND+=(-h "$2" -p "$3" --user "$1")
+}
+
+# redis_cli USER PASSWORD HOST PORT COMMAND...: one bounded call (cli_command).
+redis_cli() {
+    local user="$1" password="$2" host="$3" port="$4" CLI_COMMAND
+    shift 4
+    cli_command "$user" "$host" "$port"
+    REDISCLI_AUTH="$password" timeout "${REDIS_CLI_TIMEOUT:-2}" "${CLI_COMMAND[@]}" "$@"
 }
