@@ -20,14 +20,14 @@ import { describeWithEngine, loadProgram, longestGapStory } from "./support";
 
 /**
  * The write gap a switch should cost (the issue's 2 s): the master's handover, as in any rolling update. Since the
- * Sentinels read INFO every 0.5 s (SENTINEL_INFO_PERIOD_MS) a handover costs 1.0-1.6 s on this 2-core machine (README,
- * "Choosing the engine"); a longer one prints what the replaced containers logged around it.
+ * handover times its request to the leading Sentinel's INFO (image/entrypoint.sh, plan_request) a handover costs
+ * 0.9-1.2 s on this 2-core machine (README, "Choosing the engine"); a longer one prints what the replaced containers
+ * logged around it.
  */
 const switchGapTargetMs = 2000;
 /**
- * The gap the test fails on: a planned stop's bound (maintenance.test.ts). During a failover the leading Sentinel
- * reads the promoted replica's INFO once a second (a constant in Sentinel), so a handover passes the target now and
- * then (password rotations: 2.31 s in CI and 2.41 s here, 2 of 22 rotation gaps).
+ * The gap the test fails on: a planned stop's bound (maintenance.test.ts). Before the request was timed a handover
+ * passed the target now and then (password rotations: 2.31 s in CI and 2.41 s here, 2 of 22 rotation gaps).
  */
 const switchGapBoundMs = 3000;
 

@@ -22,12 +22,11 @@ import { runProgram } from "../support/pulumiProgram";
 import { describeWithEngine, loadProgram, longestGapStory } from "./support";
 
 /**
- * The issue's bound on a write gap, the master's handovers as its container is replaced: a longer gap prints what the
- * replaced containers logged around it.
+ * The issue's bound on a write gap, the master's handovers as its container is replaced (the test fails above it):
+ * since the handover times its request to the leading Sentinel's INFO (image/entrypoint.sh, plan_request) they
+ * measure 0.9-1.2 s here. A longer gap prints what the replaced containers logged around it.
  */
-const gapTargetMs = 2000;
-/** The gap the test fails on: a planned stop's bound (maintenance.test.ts; engineSwitch.test.ts says why). */
-const gapBoundMs = 3000;
+const gapBoundMs = 2000;
 
 /** Every principal's rotation step set to `step`, as `pulumi config set <principal>PasswordRotation` would. */
 const rotationStep = (step: number) =>
@@ -152,7 +151,7 @@ async function rotateWhileWriting(
                             .join(", "),
                 )
                 .join("; ") +
-            (longest.gap > gapTargetMs
+            (longest.gap > gapBoundMs
                 ? `; the longest gap began at +${longest.from} ms in ${longest.step}'s replacement; the replaced containers' logs around it:\n${longest.story.join("\n")}`
                 : ""),
     );
