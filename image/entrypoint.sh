@@ -326,12 +326,11 @@ await_sentinel_view() {
     done
 }
 
-# ask_for_failover [reversed [FIRST]]: asks the Sentinels in turn, as the failover user (it may run SENTINEL FAILOVER
-# and nothing else), to fail this cluster's master over, until one accepts; fails when none did. "reversed" starts
-# with FIRST when given (the handover's plan_request), then with the last declared Sentinel: the one that runs the
-# failover reports the new master in SENTINEL MASTER a second after the others, and clients ask the first one they
-# were given first. While every Sentinel answers NOGOODSLAVE it asks again, for up to
-# FAILOVER_ASK_SECONDS: a Sentinel takes as candidates only replicas whose INFO it read in the last 1.5 s
+# ask_for_failover [reversed]: asks the Sentinels in turn, as the failover user (it may run SENTINEL FAILOVER and
+# nothing else), to fail this cluster's master over, until one accepts; fails when none did. "reversed" starts with
+# the last declared Sentinel: the one that runs the failover reports the new master in SENTINEL MASTER a second after
+# the others, and clients ask the first one they were given first. While every Sentinel answers NOGOODSLAVE it asks
+# again, for up to FAILOVER_ASK_SECONDS: a Sentinel takes as candidates only replicas whose INFO it read in the last 1.5 s
 # (SENTINEL_INFO_PERIOD_MS times 3) while the master is up, and a host that stalled for a second can leave none for a
 # moment; waiting for the next INFO costs far less than the failover after down-after that not handing over means.
 readonly FAILOVER_ASK_SECONDS=2
@@ -340,9 +339,9 @@ ask_for_failover() {
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     order=("${sentinels[@]}")
     if [[ "${1:-}" == reversed ]]; then
-        order=(${2:+"$2"})
+        order=()
         for ((index = ${#sentinels[@]} - 1; index >= 0; index--)); do
-            [[ "${sentinels[index]}" == "${2:-}" ]] || order+=("${sentinels[index]}")
+            order+=("${sentinels[index]}")
         done
     fi
     while :; do
@@ -661,7 +660,8 @@ online_replicas() {
 }
 
 # replicas_behind OFFSET NODE...: prints each NODE (a replica) whose own replication offset is below OFFSET, that is
-# no replica or that does not answer, asked directly (all at once) rather than read from its last once-a-second ACK.
+# no replica or that does not answer, asked directly (over its session when open) rather than read from its last
+# once-a-second ACK.
 replicas_behind() {
     local offset="$1" node answer
     shift
@@ -683,7 +683,8 @@ replicas_behind() {
 #
 # plan_request: asks every Sentinel, all at once, how long ago it read each candidate's INFO (a replica it sees up,
 # linked and with a priority), and prints "SENTINEL WAIT_MS AGE_MS SENTINEL AGES..." for the best of them: ask it in
-# WAIT_MS, and its last INFO of the candidates will then be at least AGE_MS old (AGES: how old they were when asked). Fails when no Sentinel answers with a candidate.
+# WAIT_MS, and its last INFO of the candidates will then be at least AGE_MS old (AGES: how old they were when asked).
+# Fails when no Sentinel answers with a candidate (the request then goes to the last declared one, at once).
 # REQUEST_LEAD_MS is what pausing, the replicas' check and the request take; REQUEST_MARGIN_MS keeps the request before
 # the read it must precede (a Sentinel reads when the last INFO is older than the period, at its next 50-100 ms tick).
 readonly REQUEST_LEAD_MS=70
@@ -726,7 +727,6 @@ plan_request() {
         END { if (plan == "") exit 1; print plan }'
 }
 
-
 # open_handover_sessions REPLICA...: the sessions a handover uses (session_open): to the local server (as the failover
 # user), to each replica (as the health user), to every Sentinel as the Sentinel user (sentinel_views, plan_request)
 # and as the failover user. One that does not open falls back to a redis-cli call per query.
@@ -767,10 +767,13 @@ named_by_majority() {
 # replica before it exits, instead of leaving the Sentinels to notice it gone (down-after, then an election):
 #   1. only when it is master, has an online replica, and a majority of the Sentinels answer, name it master and
 #      know its replicas as replicas (sentinels_know_replicas; waiting up to SENTINEL_VIEW_SECONDS for that);
-#   2. pause writes, so that nothing is written that a replica might not have;
-#   3. wait (CATCH_UP_SECONDS) until every online replica holds everything it has, asking each for its own offset;
-#   4. ask the Sentinels, as the failover user, to fail it over (SENTINEL FAILOVER picks the replica);
-#   5. wait until a majority of the Sentinels name the new master (sentinel_views), then let the server shut down.
+#   2. open the sessions it queries while writes are paused (open_handover_sessions), and choose the Sentinel to ask
+#      and when (plan_request), waiting until then;
+#   3. pause writes, so that nothing is written that a replica might not have;
+#   4. wait (CATCH_UP_SECONDS) until every online replica holds everything it has, asking each for its own offset;
+#   5. ask that Sentinel, as the failover user, to fail it over (SENTINEL FAILOVER picks the replica), then the others
+#      when it refuses (not when it does not answer: it may have begun);
+#   6. wait until a majority of the Sentinels name the new master (sentinel_views), then let the server shut down.
 # Writes stay paused until the server exits: a write that waited is dropped with its connection, never run here,
 # and the client retries it on the new master. Bounded by STOP_HANDOVER_SECONDS; when a step fails it unpauses and
 # the server shuts down as it would have anyway (Redis itself then waits up to shutdown-timeout for lagging replicas).
@@ -811,7 +814,8 @@ hand_over() {
         ((wait_ms <= 0)) || sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"
         log "asking Sentinel $first in $((wait_ms > 0 ? wait_ms : 0)) ms, when its last INFO of every candidate is at least $age_ms ms old (now ${ages// / and } ms)"
     fi
-    # From here on clients cannot write: every step is one round of parallel queries, without a pause of its own.
+    # From here on clients cannot write: every step is one round of queries over the open sessions, without a pause of
+    # its own.
     if ! replication=$(pause_writes $((STOP_HANDOVER_SECONDS * 1000 + 5000))); then
         log "stopping as master without a handover: could not pause writes"
         return
