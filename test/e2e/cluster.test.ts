@@ -620,7 +620,7 @@ describeWithEngine("the cluster on a real Docker engine", () => {
                     expect(log).toContain(`the Sentinels failed this node over to ${addressOf(healed.value)} while it was down`);
                 }
                 expect(log).toContain(`starting as replica of ${addressOf(healed.value)}`);
-                expect(log).not.toMatch(/\]: starting as master$/m);
+                expect(log).not.toMatch(/\] \S+: starting as master$/m);
                 await expectDataEverywhere();
                 results.push(
                     `run ${run}: ${master.name} -> ${healed.value.name} healed ${healedMs} ms after the kill (${guarded ? "empty-volume guard" : "failed over while down"})`,

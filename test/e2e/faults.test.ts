@@ -197,7 +197,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             // Back before the Sentinels noticed, it hands over; back later, they have failed it over already. Either
             // way it starts as a replica of the new master, never as master.
             const log = await logSince(docker, before.name, marks[before.name]);
-            expect(log).not.toMatch(/\]: starting as master$/m);
+            expect(log).not.toMatch(/\] \S+: starting as master$/m);
             expect(log).toContain(`starting as replica of ${addressOf(master)}`);
         },
         4 * 60_000,
@@ -262,8 +262,8 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             // Back before the Sentinels noticed, it gets a replica promoted; back later, they have failed it over already.
             // Either way it starts as a replica and copies the data back (the suite checks every confirmed write).
             const log = await logSince(docker, before.name, marks[before.name]);
-            expect(log).not.toMatch(/\]: starting as master$/m);
-            const [, firstMaster] = /\]: starting as replica of (\S+)$/m.exec(log) ?? [];
+            expect(log).not.toMatch(/\] \S+: starting as master$/m);
+            const [, firstMaster] = /\] \S+: starting as replica of (\S+)$/m.exec(log) ?? [];
             expect(firstMaster).toBeDefined();
             expect(log).toMatch(wayBack(nodeAt(outputs, firstMaster), "this node's volume holds no dataset, but"));
             if (master.name === before.name) {
@@ -443,7 +443,7 @@ describeWithEngine("faults on a real Docker engine: the cluster heals and no con
             // rendered config: only its guard, which asks the peers (waiting for them if need be), keeps it a replica.
             const log = await logSince(docker, before.name, mark);
             expect(log).toContain("this node's volume holds no dataset, but ");
-            expect(log).not.toMatch(/\]: starting as master$/m);
+            expect(log).not.toMatch(/\] \S+: starting as master$/m);
             console.log(
                 `e2e restart with the master emptied: ${log
                     .split("\n")
