@@ -110,7 +110,7 @@ export async function startCluster(
 }
 
 /** A period the image's entrypoint gives every Sentinel (`readonly NAME=...` in image/entrypoint.sh), in ms. */
-function entrypointPeriodMs(name: "SENTINEL_PING_PERIOD_MS" | "SENTINEL_INFO_PERIOD_MS"): number {
+function entrypointPeriodMs(name: "SENTINEL_PING_PERIOD_MS" | "SENTINEL_INFO_PERIOD_MS" | "SENTINEL_PUBLISH_PERIOD_MS"): number {
     const entrypoint = fs.readFileSync(path.join(__dirname, "..", "..", "image", "entrypoint.sh"), "utf8");
     const match = new RegExp(`^readonly ${name}=(\\d+)$`, "m").exec(entrypoint);
     if (!match) {
@@ -124,3 +124,6 @@ export const sentinelPingPeriodMs = () => entrypointPeriodMs("SENTINEL_PING_PERI
 
 /** The INFO period the image's entrypoint gives every Sentinel (SENTINEL_INFO_PERIOD_MS). */
 export const sentinelInfoPeriodMs = () => entrypointPeriodMs("SENTINEL_INFO_PERIOD_MS");
+
+/** The hello period the image's entrypoint gives every Sentinel (SENTINEL_PUBLISH_PERIOD_MS). */
+export const sentinelPublishPeriodMs = () => entrypointPeriodMs("SENTINEL_PUBLISH_PERIOD_MS");

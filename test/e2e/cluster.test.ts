@@ -8,7 +8,14 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import Docker from "dockerode";
-import { ClusterOutputs, RunningCluster, sentinelInfoPeriodMs, sentinelPingPeriodMs, startCluster } from "../docker/cluster";
+import {
+    ClusterOutputs,
+    RunningCluster,
+    sentinelInfoPeriodMs,
+    sentinelPingPeriodMs,
+    sentinelPublishPeriodMs,
+    startCluster,
+} from "../docker/cluster";
 import { removeLabelled } from "../docker/deployer";
 import { connectEngine } from "../docker/engine";
 import { ensureNodeImage } from "../docker/images";
@@ -233,14 +240,20 @@ describeWithEngine("the cluster on a real Docker engine", () => {
             );
         }
         for (const sentinel of outputs.sentinelNodes) {
-            // The entrypoint has each Sentinel ping every SENTINEL_PING_PERIOD_MS and read INFO every
-            // SENTINEL_INFO_PERIOD_MS (SENTINEL DEBUG, runtime only).
+            // The entrypoint has each Sentinel ping every SENTINEL_PING_PERIOD_MS, read INFO every
+            // SENTINEL_INFO_PERIOD_MS and say hello every SENTINEL_PUBLISH_PERIOD_MS (SENTINEL DEBUG, runtime only).
             const timers = await probe.cli("admin", sentinel, "SENTINEL", "DEBUG");
             const timer = (name: string) => timers[timers.indexOf(name) + 1];
-            expect({ sentinel: sentinel.name, pingPeriod: timer("PING-PERIOD"), infoPeriod: timer("INFO-PERIOD") }).toEqual({
+            expect({
+                sentinel: sentinel.name,
+                pingPeriod: timer("PING-PERIOD"),
+                infoPeriod: timer("INFO-PERIOD"),
+                publishPeriod: timer("PUBLISH-PERIOD"),
+            }).toEqual({
                 sentinel: sentinel.name,
                 pingPeriod: String(sentinelPingPeriodMs()),
                 infoPeriod: String(sentinelInfoPeriodMs()),
+                publishPeriod: String(sentinelPublishPeriodMs()),
             });
             await waitFor(
                 `${sentinel.name} to know ${replicas.length} replicas and ${outputs.sentinelNodes.length - 1} other Sentinels`,
