@@ -24,7 +24,7 @@ import { describeWithEngine, loadProgram, longestGapStory } from "./support";
 /**
  * The issue's bound on a write gap, the master's handovers as its container is replaced (the test fails above it):
  * since the handover times its request to the leading Sentinel's INFO (image/entrypoint.sh, plan_request) they
- * measure 0.9-1.2 s here. A longer gap prints what the replaced containers logged around it.
+ * measure 0.9-1.5 s here. A longer gap prints what the replaced containers logged around it.
  */
 const gapBoundMs = 2000;
 
