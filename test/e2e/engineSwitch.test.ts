@@ -21,7 +21,7 @@ import { describeWithEngine, loadProgram, longestGapStory } from "./support";
 /**
  * The write gap a switch should cost (the issue's 2 s): the master's handover, as in any rolling update. Since the
  * handover times its request to the leading Sentinel's INFO (image/entrypoint.sh, plan_request) a handover costs
- * 0.9-1.3 s on this 2-core machine (README, "Choosing the engine"); a longer one prints what the replaced containers
+ * 0.9-1.4 s on this 2-core machine (README, "Choosing the engine"); a longer one prints what the replaced containers
  * logged around it.
  */
 const switchGapTargetMs = 2000;
