@@ -70,12 +70,18 @@ sentinel_views() {
     wait
 }
 
+# sentinel_session_ask SENTINEL COMMAND: COMMAND (one command line) asked of SENTINEL as the Sentinel user, over the
+# handover's session to it when one is open (session_ask), else by one redis-cli call.
+sentinel_session_ask() {
+    session_login "view-$1" "$SENTINEL_USER" "$SENTINEL_PASSWORD" "$1"
+    session_ask "view-$1" "$2"
+}
+
 # sentinel_view SENTINEL: its line of sentinel_views. Parsed by the shell itself, as everything a handover does while
 # writes are paused: each process started (an awk, a tr) costs 5-10 ms here, and lengthens the pause.
 sentinel_view() {
     local lines index ip="" port="" epoch="" flags=""
-    session_login "view-$1" "$SENTINEL_USER" "$SENTINEL_PASSWORD" "$1"
-    mapfile -t lines < <(session_ask "view-$1" "SENTINEL master $MASTER_NAME" 2>/dev/null)
+    mapfile -t lines < <(sentinel_session_ask "$1" "SENTINEL master $MASTER_NAME" 2>/dev/null)
     for ((index = 0; index + 1 < ${#lines[@]}; index += 2)); do
         case "${lines[index]}" in
             ip) ip="${lines[index + 1]}" ;;
@@ -694,8 +700,7 @@ plan_request() {
     IFS=',' read -r -a sentinels <<<"$SENTINELS"
     {
         for sentinel in "${sentinels[@]}"; do
-            (session_login "view-$sentinel" "$SENTINEL_USER" "$SENTINEL_PASSWORD" "$sentinel"
-            REDIS_CLI_TIMEOUT=1 session_ask "view-$sentinel" "SENTINEL replicas $MASTER_NAME" | awk -v sentinel="$sentinel" '
+            (REDIS_CLI_TIMEOUT=1 sentinel_session_ask "$sentinel" "SENTINEL replicas $MASTER_NAME" | awk -v sentinel="$sentinel" '
                 function flush() {
                     if (field["flags"] == "slave" && field["master-link-status"] == "ok" && field["slave-priority"] != 0)
                         ages = ages " " (field["info-refresh"] + 0)
@@ -844,7 +849,7 @@ hand_over() {
     session_login "failover-$first" "$FAILOVER_USER" "$FAILOVER_PASSWORD" "$first"
     reply=$(session_ask "failover-$first" "SENTINEL failover $MASTER_NAME")
     log "asked Sentinel $first to promote a replica: ${reply:-no answer}"
-    [[ "$reply" != OK ]] || log "Sentinel $first had read the replicas' INFO $(session_ask "view-$first" "SENTINEL replicas $MASTER_NAME" |
+    [[ "$reply" != OK ]] || log "Sentinel $first had read the replicas' INFO $(sentinel_session_ask "$first" "SENTINEL replicas $MASTER_NAME" |
         awk 'NR % 2 == 1 { key = $0; next } key == "name" { name = $0 } key == "info-refresh" { printf "%s%s %s ms", sep, name, $0; sep = ", " }') ago"
     # Without an answer it may have begun the failover: asking another could start a second one.
     if [[ -n "$reply" && "$reply" != OK ]] && ! ask_for_failover reversed; then
